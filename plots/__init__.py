@@ -1,0 +1,1 @@
+"""Charts from heping-sd results Datasets (they never re-run the model)."""
