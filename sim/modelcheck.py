@@ -164,16 +164,25 @@ def pysd_runner(model_path: Path) -> Runner:
 
             model = pysd.read_vensim(str(copy))
     real_names = {py: real for real, py in model.namespace.items()}
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_PANDAS_INPLACE)
+        first = model.run()
+    # PySD keeps a changed constant for later runs: put back every constant a previous run
+    # changed, so that each run depends only on its own parameters.
+    defaults = {py: float(first[real].iloc[0]) for real, py in model.namespace.items()
+                if real in first.columns}  # fmt: skip
+    touched: set[str] = set()
 
     def run(params: Mapping[str, np.ndarray], n: int, columns: Sequence[str]) -> dict:
         wanted = [real_names[c] for c in columns]
+        touched.update(params)
         rows = []
         for i in range(n):
+            values = {k: defaults[k] for k in touched}
+            values |= {k: float(v[i]) for k, v in params.items()}
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message=_PANDAS_INPLACE)
-                frame = model.run(
-                    params={k: float(v[i]) for k, v in params.items()}, return_columns=wanted
-                )
+                frame = model.run(params=values, return_columns=wanted)
             rows.append(frame[wanted].to_numpy())
         stacked = np.stack(rows)  # run x time x column
         return {c: stacked[:, :, j] for j, c in enumerate(columns)}

@@ -37,13 +37,17 @@ class ReferenceRun:
     warnings: tuple[str, ...]  # every other warning from translating and running
     workdir: Path
 
-    def run(self, params: dict[str, float]) -> dict[str, np.ndarray]:
-        """Another run with some constants changed (PySD reloads first, so runs are pure)."""
+    def run(self, params: dict[str, float], **options) -> dict[str, np.ndarray]:
+        """Another run with some constants changed (PySD reloads first, so runs are pure).
+
+        ``options`` go to PySD's ``run`` (``saveper``, ``final_time``, ...); the saved times
+        are returned under the key ``"time"``.
+        """
         with warnings.catch_warnings():
             for message in KNOWN_PYSD_WARNINGS:
                 warnings.filterwarnings("ignore", message=message)
-            frame = self.model.run(params=params, reload=True)
-        return _series(self.model, frame)
+            frame = self.model.run(params=params, reload=True, **options)
+        return _series(self.model, frame) | {"time": frame.index.to_numpy(dtype=float)}
 
 
 def _series(model, frame) -> dict[str, np.ndarray]:

@@ -48,20 +48,21 @@ def test_status_quo_budget_funds_the_status_quo(ref):
 
 
 def test_running_totals_accumulate_their_flows(ref):
-    # Each running total's yearly difference is the integral of its flow over the year:
-    # bracketed by the flow's values at the two year ends when the flow is monotone there.
-    s = ref.series
-    for total, flow in [
-        ("gdp_total", "gdp"),
-        ("budget_revenue_total", "budget_revenue"),
-        ("talent_introduced_total", "talent_introduction"),
-        ("hq_introduced_total", "hq_introduction"),
-    ]:
-        yearly = np.diff(s[total])
-        low = np.minimum(s[flow][:-1], s[flow][1:])
-        high = np.maximum(s[flow][:-1], s[flow][1:])
-        assert s[total][0] == 0
-        assert ((yearly >= 0.8 * low) & (yearly <= 1.2 * high)).all(), total
+    # Saved at every Euler step, each running total grows by exactly TIME STEP x its flow, so
+    # a yearly amount is an exact difference of year-end values (the time convention).
+    dt = 0.125
+    fine = ref.run({}, saveper=dt)
+    np.testing.assert_allclose(np.diff(fine["time"]), dt)
+    totals = [
+        e for e in parse_mdl(model_path().read_text(encoding="utf-8")) if e.name.endswith(" total")
+    ]
+    assert len(totals) >= 9
+    for e in totals:
+        match = re.fullmatch(r"INTEG\((.+), 0\)", e.equation)
+        assert match, e.name
+        total, flow = fine[python_name(e.name)], fine[python_name(match.group(1))]
+        assert total[0] == 0
+        np.testing.assert_allclose(np.diff(total), dt * flow[:-1], rtol=1e-12, err_msg=e.name)
 
 
 LEVER_EXTREMES = {
