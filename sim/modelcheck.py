@@ -163,10 +163,15 @@ def pysd_runner(model_path: Path) -> Runner:
             import pysd
 
             model = pysd.read_vensim(str(copy))
+    return pysd_model_runner(model)
+
+
+def pysd_model_runner(model) -> Runner:
+    """A runner on an already translated PySD model (``pysd.py_backend.model.Model``)."""
     real_names = {py: real for real, py in model.namespace.items()}
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=_PANDAS_INPLACE)
-        first = model.run()
+        first = model.run(reload=True)  # the file's own values, whatever ran before
     # PySD keeps a changed constant for later runs: put back every constant a previous run
     # changed, so that each run depends only on its own parameters.
     defaults = {py: float(first[real].iloc[0]) for real, py in model.namespace.items()

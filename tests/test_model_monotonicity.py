@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from pysd_heping import reference_run
 
-from sim.modelcheck import check_monotonicity, load_catalogues, pysd_runner
-from sim.resources import model_dir, model_path
+from sim.modelcheck import check_monotonicity, load_catalogues, pysd_model_runner
+from sim.resources import model_dir
 
 TOY_LEVERS = {
     "push": {
@@ -49,11 +49,11 @@ def test_declared_lever_effects_hold_in_pysd_draws():
     # A spot check with PySD as the reference (two draws per lever, about a minute); the full
     # check runs 50,000 draws per lever on the batched engine: python -m sim.modelcheck.
     levers, priors = load_catalogues(model_dir())
-    run = pysd_runner(model_path())
+    ref = reference_run()
+    run = pysd_model_runner(ref.model)  # the session's translation; its runs reload anyway
     assert check_monotonicity(run, levers, priors, n=2, seed=2024) == []
     # The runner is pure although PySD keeps changed constants: a run that sets nothing
     # after all those draws gives the default run.
     default = run({}, 1, ["gdp_total", "tech_smes"])
-    ref = reference_run()
     for name in ("gdp_total", "tech_smes"):
         np.testing.assert_allclose(default[name][0], ref.series[name], rtol=1e-12)
