@@ -1,0 +1,419 @@
+"""The batched model: ``load_model(path)`` and ``Model.run(params, n) -> xarray.Dataset``.
+
+``Model.run`` integrates N scenarios at once with Euler's method and the model's TIME STEP,
+following PySD's conventions exactly: time advances by repeated addition of TIME STEP, a
+time is saved when it falls on a multiple of SAVEPER (within 1e-5 TIME STEP), all
+derivatives are taken from the values at time *t* before any state moves, and the output
+time coordinate is rounded the way PySD rounds it.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from sim.engine import functions as F
+from sim.engine.compile import CONTROL_NAMES, Compiler, Plan
+from sim.errors import InputError, nearest
+from sim.fileio import sha256_file
+
+_RELATIVE_PRECISION = 1e-5  # PySD's tolerance for "this time is a save time / the end"
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+
+
+def load_model(path: str | Path) -> Model:
+    """Parse a Vensim ``.mdl`` file and compile it into a batched :class:`Model`.
+
+    The file text is checked by :mod:`sim.safety` before PySD's parser sees it; nothing in
+    the file is executed. Functions outside the supported set raise
+    :class:`~sim.errors.InputError` naming the function and the element.
+
+    Parameters
+    ----------
+    path
+        The Vensim model file.
+
+    Returns
+    -------
+    Model
+        The compiled model, ready to :meth:`Model.run`.
+    """
+    from pysd.translators.vensim.vensim_file import VensimFile
+
+    from sim.safety import check_model_file
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("model file not found", file=path, expected="a Vensim .mdl file")
+    check_model_file(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # PySD's parser warns about ignored sketch parts
+            vensim_file = VensimFile(path)
+            vensim_file.parse()
+            abstract = vensim_file.get_abstract_model()
+    except InputError:
+        raise
+    except Exception as err:
+        raise InputError(
+            f"PySD's Vensim parser could not read the model: {err}".splitlines()[0],
+            file=path,
+            expected="a valid Vensim model",
+        ) from err
+    plan = Compiler(abstract, path).compile()
+    return Model(plan)
+
+
+@dataclass(frozen=True)
+class _Program:
+    """Generated and compiled functions for one set of requested outputs."""
+
+    step: object
+    outputs: tuple[str, ...]
+    n_evaluated: int
+    source: str
+
+
+class Model:
+    """A Vensim model compiled to batched numpy: one call runs N scenarios.
+
+    Create with :func:`load_model`. The model holds no run state: every :meth:`run` starts
+    from the equations, so parameters never stick.
+    """
+
+    def __init__(self, plan: Plan):
+        self._plan = plan
+        self.path = plan.source_path
+        self.sha256 = sha256_file(plan.source_path)
+        self._names = {
+            e.py_name: e for e in plan.elements.values() if e.kind != "lookup"
+        }
+        self._aliases = {}
+        for e in self._names.values():
+            self._aliases[_clean(e.name)] = e.py_name
+            self._aliases[_clean(e.py_name)] = e.py_name
+        self._init_function, self._init_source = self._compile_init()
+        self._controls_function = self._compile_controls()
+        self._programs: dict[tuple[str, ...], _Program] = {}
+
+    # ----------------------------------------------------------------- public
+    @property
+    def variables(self) -> list[str]:
+        """Python-safe names of every variable a run can return, in model order."""
+        return list(self._names)
+
+    @property
+    def constants(self) -> list[str]:
+        """Names of the elements a run can set through ``params`` (static values)."""
+        return [n for n, e in self._names.items() if e.static and e.kind != "control"]
+
+    def units(self, name: str) -> str:
+        """Units of a variable, as written in the model."""
+        return self._names[self._resolve(name)].units
+
+    def run(
+        self,
+        params: Mapping[str, object] | None = None,
+        n: int | None = None,
+        *,
+        final_time: float | None = None,
+        time_step: float | None = None,
+        saveper: float | None = None,
+        return_columns: Sequence[str] | None = None,
+    ) -> xr.Dataset:
+        """Run ``n`` scenarios at once.
+
+        Parameters
+        ----------
+        params
+            Model constants to set: PySD python-safe name (or Vensim name) → a scalar (all
+            runs) or an array of length ``n`` (one value per run).
+        n
+            Number of runs; defaults to the length of the array parameters, or 1.
+        final_time, time_step, saveper
+            Override the model's control variables (the same for every run).
+        return_columns
+            Variables to return (python-safe or Vensim names); default: all. Only these
+            are stored, so a large batch returning a few columns needs little memory.
+
+        Returns
+        -------
+        xarray.Dataset
+            Dims ``("run", "time")`` (plus one per subscript range); ``time`` equals
+            PySD's output times; each variable has attrs ``units`` and ``long_name``
+            (and ``long_name_zh`` when the model comment gives a Chinese term).
+        """
+        overrides, n = self._prepare_params(params or {}, n)
+        for key, value in (
+            ("final_time", final_time),
+            ("time_step", time_step),
+            ("saveper", saveper),
+        ):
+            if value is not None:
+                overrides[self._plan.elements[key].slot] = float(value)
+        outputs = self._resolve_outputs(return_columns)
+        program = self._program(outputs)
+        with np.errstate(all="ignore"):
+            return self._integrate(program, overrides, n)
+
+    def source(self, return_columns: Sequence[str] | None = None) -> str:
+        """The generated Python source (initialisation and step), for review and tests."""
+        program = self._program(self._resolve_outputs(return_columns))
+        return self._init_source + "\n" + program.source
+
+    def evaluated_per_step(self, return_columns: Sequence[str] | None = None) -> int:
+        """How many variables one Euler step evaluates (computed values + state updates)."""
+        return self._program(self._resolve_outputs(return_columns)).n_evaluated
+
+    # -------------------------------------------------------------- internals
+    def _resolve(self, name: str) -> str:
+        if name in self._names:
+            return name
+        found = self._aliases.get(_clean(name))
+        if found is None:
+            raise InputError(
+                "unknown model variable",
+                file=self.path,
+                key=name,
+                expected="a variable of the model",
+                suggestions=nearest(name, self._names),
+            )
+        return found
+
+    def _resolve_outputs(self, columns: Sequence[str] | None) -> tuple[str, ...]:
+        if columns is None:
+            return tuple(self._names)
+        if isinstance(columns, str):
+            columns = [columns]
+        resolved = []
+        for column in columns:
+            name = self._resolve(column)
+            if name not in resolved:
+                resolved.append(name)
+        return tuple(resolved)
+
+    def _prepare_params(self, params: Mapping[str, object], n: int | None):
+        lengths = {
+            key: np.size(value) for key, value in params.items() if np.ndim(value) > 0
+        }
+        if n is None:
+            n = max(lengths.values(), default=1)
+        if n < 1:
+            raise InputError("the number of runs must be at least 1", key="n")
+        overrides: dict[int, object] = {}
+        for key, value in params.items():
+            name = self._resolve(key)
+            info = self._names[name]
+            if not info.static or info.kind == "control":
+                raise InputError(
+                    "only constants can be set as parameters",
+                    file=self.path,
+                    key=key,
+                    expected="one of the model's constants",
+                    suggestions=nearest(key, self.constants),
+                )
+            array = np.asarray(value, dtype=float)
+            if array.ndim > 1 or (array.ndim == 1 and len(array) != n):
+                raise InputError(
+                    f"parameter has shape {array.shape}, not a scalar or length n={n}",
+                    key=key,
+                    expected=f"a number or an array of {n} values",
+                )
+            if info.dims:
+                array = F.fill(F.lift(array, len(info.dims)), info.shape)
+                array = np.broadcast_to(array, (n, *info.shape))
+            overrides[info.slot] = array
+        return overrides, n
+
+    def _compile_init(self):
+        plan = self._plan
+        lines = ["def initialize(t, dt, N, P):"]
+        for node in plan.init_order:
+            if node.startswith("#state"):
+                st = plan.statefuls[int(node[len("#state") :])]
+                lines += [f"    {line}" for line in st.init_lines]
+                continue
+            info = plan.elements[node]
+            lines.append(f"    v{info.slot} = P[{info.slot}] if {info.slot} in P else {info.init_code}")
+        values = ", ".join(
+            f"v{e.slot}" if e.kind != "lookup" else "None" for e in plan.elements.values()
+        )
+        states = ", ".join(f"s{k}" for k in range(plan.n_states))
+        lines.append(f"    return [{values}], [{states}]")
+        source = "\n".join(lines) + "\n"
+        return self._exec(source, "initialize"), source
+
+    def _compile_controls(self):
+        """A function computing only the four control variables, before time exists."""
+        plan = self._plan
+        needed: set[str] = set()
+        stack = list(CONTROL_NAMES)
+        while stack:
+            name = stack.pop()
+            if name in needed:
+                continue
+            needed.add(name)
+            stack.extend(plan.elements[name].init_deps)
+        lines = ["def controls(N, P):"]
+        for node in plan.init_order:
+            if node in needed:
+                info = plan.elements[node]
+                lines.append(
+                    f"    v{info.slot} = P[{info.slot}] if {info.slot} in P else {info.init_code}"
+                )
+        slots = ", ".join(f"v{plan.elements[c].slot}" for c in CONTROL_NAMES)
+        lines.append(f"    return ({slots})")
+        return self._exec("\n".join(lines) + "\n", "controls")
+
+    def _program(self, outputs: tuple[str, ...]) -> _Program:
+        program = self._programs.get(outputs)
+        if program is not None:
+            return program
+        plan = self._plan
+        dynamic = plan.dynamic_needed(list(outputs))
+        used: set[str] = set(outputs)
+        for name in dynamic:
+            used |= plan.elements[name].run_deps
+        for st in plan.statefuls:
+            if not st.static:
+                used |= st.update_deps
+        lines = ["def step(t, dt, N, c, s, update):"]
+        for name in used:
+            info = plan.elements[name]
+            if info.static:
+                lines.append(f"    v{info.slot} = c[{info.slot}]")
+        if plan.n_states:
+            states = ", ".join(f"s{k}" for k in range(plan.n_states))
+            lines.append(f"    {states}{',' if plan.n_states == 1 else ''} = s")
+        for name in dynamic:
+            info = plan.elements[name]
+            lines.append(f"    v{info.slot} = {info.run_code}")
+        record = ", ".join(f"v{plan.elements[o].slot}" for o in outputs)
+        lines.append(f"    record = ({record}{',' if len(outputs) == 1 else ''})")
+        lines.append("    if update:")
+        moving = [st for st in plan.statefuls if not st.static]
+        for st in moving:
+            lines += [f"        {line}" for line in st.update_lines]
+        for st in moving:
+            lines += [f"        {line}" for line in st.commit_lines]
+        if plan.n_states:
+            lines.append(f"        s[:] = [{', '.join(f's{k}' for k in range(plan.n_states))}]")
+        lines.append("    return record")
+        source = "\n".join(lines) + "\n"
+        n_evaluated = len(dynamic) + len(moving)
+        program = _Program(self._exec(source, "step"), outputs, n_evaluated, source)
+        self._programs[outputs] = program
+        return program
+
+    def _exec(self, source: str, name: str):
+        # The source is made only of compiler-made identifiers, float literals and fixed
+        # templates (see sim.engine.compile's docstring); K holds arrays as data.
+        namespace = {
+            "np": np,
+            "F": F,
+            "K": self._plan.constants,
+            "_NAN": np.nan,
+            "_INF": np.inf,
+        }
+        exec(compile(source, f"<heping-sd engine: {name}>", "exec"), namespace)
+        return namespace[name]
+
+    def _time_grid(self, overrides: dict, n: int):
+        try:
+            values = self._controls_function(n, overrides)
+        except F.StatefulSetupError as err:  # pragma: no cover - controls hold no statefuls
+            raise InputError(str(err), file=self.path) from err
+        grid = []
+        for name, value in zip(CONTROL_NAMES, values, strict=True):
+            array = np.unique(np.asarray(value, dtype=float))
+            if len(array) != 1:
+                raise InputError(
+                    "control variables must be the same in every run of a batch",
+                    file=self.path,
+                    key=self._plan.elements[name].name,
+                )
+            grid.append(float(array[0]))
+        initial, final, dt, saveper = grid
+        if not dt > 0 or not saveper > 0:
+            raise InputError(
+                "TIME STEP and SAVEPER must be positive", file=self.path, key="time_step"
+            )
+        return initial, final, dt, saveper
+
+    def _integrate(self, program: _Program, overrides: dict, n: int) -> xr.Dataset:
+        initial, final, dt, saveper = self._time_grid(overrides, n)
+        overrides = dict(overrides)
+        for name, value in zip(CONTROL_NAMES, (initial, final, dt, saveper), strict=True):
+            overrides[self._plan.elements[name].slot] = value
+        try:
+            values, states = self._init_function(initial, dt, n, overrides)
+        except F.StatefulSetupError as err:
+            element = self._plan.statefuls[err.index].element
+            raise InputError(str(err), file=self.path, key=element) from err
+        precision = dt * _RELATIVE_PRECISION
+        # PySD advances time by repeated addition and saves when (t - t0) is a multiple of
+        # SAVEPER; follow the same arithmetic so that STEP/PULSE switch at the same steps.
+        times: list[float] = []
+        t = initial
+        n_saves = 0
+        probe = initial
+        while True:
+            elapsed = probe - initial
+            if elapsed % saveper < precision or -elapsed % saveper < precision:
+                n_saves += 1
+            if not probe + precision < final:
+                break
+            probe = probe + dt
+        buffers = []
+        for name in program.outputs:
+            info = self._names[name]
+            buffers.append(np.empty((n, n_saves, *info.shape)))
+        k = 0
+        step = program.step
+        while True:
+            running = t + precision < final
+            elapsed = t - initial
+            save = elapsed % saveper < precision or -elapsed % saveper < precision
+            if save or running:
+                record = step(t, dt, n, values, states, running)
+                if save:
+                    for buffer, value in zip(buffers, record, strict=True):
+                        buffer[:, k] = value
+                    times.append(t)
+                    k += 1
+            if not running:
+                break
+            t = t + dt
+        decimals = -int(np.log10(dt * _RELATIVE_PRECISION))
+        return self._dataset(program.outputs, buffers, np.round(np.array(times), decimals), n)
+
+    def _dataset(self, outputs, buffers, times, n) -> xr.Dataset:
+        data_vars = {}
+        for name, buffer in zip(outputs, buffers, strict=True):
+            info = self._names[name]
+            coords = {d: info.coords[d] for d in info.dims}
+            attrs = {"units": info.units, "long_name": info.name}
+            chinese = _CJK.search(info.documentation) or _CJK.search(info.name)
+            if chinese:
+                attrs["long_name_zh"] = chinese.group(0)
+            data_vars[name] = xr.Variable(("run", "time", *info.dims), buffer, attrs)
+            for dim, labels in coords.items():
+                data_vars.setdefault(f"__coord_{dim}", labels)
+        coords = {"run": np.arange(n), "time": times}
+        for key in [k for k in data_vars if k.startswith("__coord_")]:
+            coords[key[len("__coord_") :]] = data_vars.pop(key)
+        ds = xr.Dataset(data_vars, coords=coords)
+        ds["time"].attrs["units"] = self._names["time_step"].units if "time_step" in self._names else ""
+        ds.attrs["model_sha256"] = self.sha256
+        ds.attrs["model_file"] = self.path.name
+        return ds
+
+
+def _clean(name: str) -> str:
+    return re.sub(r"[\s_]+", "_", name.strip().lower())
