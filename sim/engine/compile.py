@@ -312,6 +312,10 @@ class Compiler:
     # ------------------------------------------------------------ compilation
     def compile(self) -> Plan:
         elements = self._declare_elements()
+        for element in elements:  # tables first: calls to a lookup need its data
+            info = self.elements[self.namespace.namespace[element.name]]
+            if info.kind == "lookup":
+                info.lookup_table = self._lookup_table(info, element.components)
         for element in elements:
             info = self.elements[self.namespace.namespace[element.name]]
             self._compile_element(element, info)
@@ -339,7 +343,6 @@ class Compiler:
             if not isinstance(c, am.AbstractConstraint | am.AbstractTestInput)
         ]
         if info.kind == "lookup":
-            info.lookup_table = self._lookup_table(info, components)
             return
         parts = {"run": [], "init": []}
         for component in components:
@@ -786,22 +789,21 @@ class Compiler:
             st.output = f"s{s}"
             st.static = True
         elif isinstance(node, ae.SmoothStructure | ae.SmoothNStructure):
-            order = int(self._static_number(node.order, ctx, "the SMOOTH order"))
-            s = self._alloc(st, order)
+            s = self._alloc(st, 1)
+            order = self._sub(node.order, ctx, init_deps, "init")
             x = self._sub(node.input, ctx, run_deps)
             tau = self._sub(node.smooth_time, ctx, run_deps)
             init = self._sub(node.initial, ctx, init_deps, "init")
-            st.init_lines = [f"s{s} = {self._full(init, ctx)}"]
-            st.init_lines += [f"s{s + k} = s{s}.copy()" for k in range(1, order)]
-            st.output = f"s{s + order - 1}"
-            targets = [f"({x})"] + [f"s{s + k - 1}" for k in range(1, order)]
+            st.init_lines = [
+                f"_order = F.smooth_order({order}, {st.index})",
+                f"s{s} = np.repeat({self._full(init, ctx)}[None], _order, axis=0)",
+            ]
+            st.output = f"s{s}[-1]"
             # PySD: ddt = (targets - state) * order / smooth_time for all stages at once
             st.update_lines = [
-                f"n{s + k} = s{s + k} + (({targets[k]} - s{s + k}) * {float(order)!r} "
-                f"/ ({tau})) * dt"
-                for k in range(order)
+                f"n{s} = s{s} + ((F.shift_in({x}, s{s}) - s{s}) * s{s}.shape[0] / ({tau})) * dt"
             ]
-            st.commit_lines = [f"s{s + k} = n{s + k}" for k in range(order)]
+            st.commit_lines = [f"s{s} = n{s}"]
         elif isinstance(node, ae.DelayStructure | ae.DelayNStructure):
             self._delay(node, ctx, st)
         elif isinstance(node, ae.DelayFixedStructure):
@@ -855,48 +857,44 @@ class Compiler:
         return st
 
     def _delay(self, node, ctx: _Context, st: Stateful) -> None:
-        """DELAY1/3(I): one delay time for all stages; DELAY N: each stage keeps its own."""
-        order = int(self._static_number(node.order, ctx, "the DELAY order"))
+        """DELAY1/3(I): one delay time for all stages; DELAY N: each stage keeps its own.
+
+        The stages live in one array (stage, run, *subscripts) because PySD lowers the
+        order of a delay shorter than order × TIME STEP at initialisation.
+        """
         rolling = isinstance(node, ae.DelayNStructure)
-        s = self._alloc(st, 2 * order if rolling else order)
+        s = self._alloc(st, 2 if rolling else 1)
         run_deps, init_deps = st.update_deps, st.init_deps
+        order = self._sub(node.order, ctx, init_deps, "init")
         x = self._sub(node.input, ctx, run_deps)
         tau_deps: set[str] = set()
         tau = self._sub(node.delay_time, ctx, tau_deps)
         run_deps |= tau_deps
         tau0 = self._sub(node.delay_time, ctx, init_deps, "init")
         init = self._sub(node.initial, ctx, init_deps, "init")
-        stages = [f"s{s + k}" for k in range(order)]
         st.init_lines = [
-            f"F.check_delay_order({order}, {tau0}, dt, {st.index})",
-            f"_init = {self._full(f'({init}) * ({tau0})', ctx)}",
-        ] + [f"{stage} = _init.copy()" for stage in stages]
-        factor = f"{float(order)!r}"
-        if rolling:
-            times = [f"s{s + order + k}" for k in range(order)]
-            st.init_lines += [f"{tm} = {self._full(tau0, ctx)}" for tm in times]
-            st.output = f"({stages[-1]} / {times[0]})"
-            lines = [f"n{s + order} = {self._full(tau, ctx)}"]
-            lines += [f"n{s + order + k} = {times[k - 1]}" for k in range(1, order)]
-            outflows = [f"({stages[k]} / n{s + order + k})" for k in range(order)]
-            st.commit_lines = [f"s{s + k} = n{s + k}" for k in range(2 * order)]
-        else:
-            st.output = f"({stages[-1]} / ({tau}))"
-            st.output_deps = tau_deps
-            lines = []
-            outflows = [f"({stages[k]} / ({tau}))" for k in range(order)]
-            st.commit_lines = [f"s{s + k} = n{s + k}" for k in range(order)]
-        inflows = [f"({x})", *outflows[:-1]]
-        lines += [
-            f"n{s + k} = {stages[k]} + (({inflows[k]} - {outflows[k]}) * {factor}) * dt"
-            for k in range(order)
+            f"_order = F.delay_order({order}, {tau0}, dt, {st.index})",
+            f"s{s} = np.repeat({self._full(f'({init}) * ({tau0})', ctx)}[None], _order, axis=0)",
         ]
-        st.update_lines = lines
-
-    def _static_number(self, node, ctx: _Context, what: str) -> float:
-        if isinstance(node, int | float | np.floating | np.integer):
-            return float(node)
-        raise self._error(ctx.element.name, f"{what} must be a number written in the equation")
+        if rolling:
+            st.init_lines.append(
+                f"s{s + 1} = np.repeat({self._full(tau0, ctx)}[None], _order, axis=0)"
+            )
+            st.output = f"(s{s}[-1] / s{s + 1}[0])"
+            st.update_lines = [
+                f"n{s + 1} = F.shift_in({tau}, s{s + 1})",
+                f"_out = s{s} / n{s + 1}",
+                f"n{s} = s{s} + ((F.shift_in({x}, _out) - _out) * s{s}.shape[0]) * dt",
+            ]
+            st.commit_lines = [f"s{s} = n{s}", f"s{s + 1} = n{s + 1}"]
+        else:
+            st.output = f"(s{s}[-1] / ({tau}))"
+            st.output_deps = tau_deps
+            st.update_lines = [
+                f"_out = s{s} / ({tau})",
+                f"n{s} = s{s} + ((F.shift_in({x}, _out) - _out) * s{s}.shape[0]) * dt",
+            ]
+            st.commit_lines = [f"s{s} = n{s}"]
 
     def _alloc(self, st: Stateful, count: int) -> int:
         first = self.n_states

@@ -142,3 +142,47 @@ def delay_fixed_length(delay_time, time_step: float, index: int) -> int:
     if len(lengths) != 1:
         raise StatefulSetupError(index, "DELAY FIXED delay time must be the same in every run")
     return int(lengths[0])
+
+
+def shift_in(first, stages: np.ndarray) -> np.ndarray:
+    """``[first, stages[0], …, stages[-2]]``: what flows into each stage of a cascade."""
+    out = np.empty_like(stages)
+    out[0] = first
+    out[1:] = stages[:-1]
+    return out
+
+
+def _uniform_int(value, index: int, what: str) -> int:
+    values = np.unique(np.asarray(value, dtype=float))
+    if len(values) != 1:
+        raise StatefulSetupError(index, f"{what} must be the same in every run")
+    return int(values[0])
+
+
+def smooth_order(order, index: int) -> int:
+    """The order of a SMOOTH N (SMOOTH/SMOOTH3 pass 1 or 3), as PySD casts it."""
+    return _uniform_int(order, index, "SMOOTH order")
+
+
+def delay_order(order, delay_time, time_step: float, index: int) -> int:
+    """The order of a DELAY, lowered as PySD does while order × TIME STEP > delay time.
+
+    The lowering depends on each run's delay time; a batch needs one order, so runs that
+    would end with different orders are refused.
+    """
+    declared = _uniform_int(order, index, "delay order")
+    shortest = np.asarray(delay_time, dtype=float)
+    per_run = shortest.reshape(shortest.shape[0], -1).min(axis=1) if shortest.ndim else shortest
+    orders = set()
+    for value in np.unique(np.atleast_1d(per_run)):
+        lowered = declared
+        while lowered * time_step > value:
+            lowered -= 1
+        orders.add(lowered)
+    if len(orders) != 1:
+        raise StatefulSetupError(
+            index,
+            "delay time is shorter than order × TIME STEP in some runs only; PySD would use "
+            "a different delay order per run",
+        )
+    return orders.pop()

@@ -302,6 +302,7 @@ class Model:
             lines += [f"        {line}" for line in st.update_lines]
         for st in moving:
             lines += [f"        {line}" for line in st.commit_lines]
+        lines.append("        pass")
         if plan.n_states:
             lines.append(f"        s[:] = [{', '.join(f's{k}' for k in range(plan.n_states))}]")
         lines.append("    return record")
