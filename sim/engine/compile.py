@@ -62,7 +62,7 @@ _BINARY = {
     "+": "({0} + {1})",
     "-": "({0} - {1})",
     "*": "({0} * {1})",
-    "/": "({0} / {1})",
+    "/": "np.divide({0}, {1})",  # a float division by zero gives inf, not an exception
     "^": "np.power({0}, {1})",
     "=": "({0} == {1})",
     "<>": "({0} != {1})",
@@ -625,10 +625,16 @@ class Compiler:
             if op not in _BINARY:
                 raise self._error(ctx.element.name, f"unsupported operator {op!r}")
         if all(op == "^" for op in ops):
-            # PySD writes a^b^c as Python's a**b**c, which groups from the right.
+            # PySD writes a^b^c as Python's a**b**c, which groups from the right, and a
+            # negative number literal as the base keeps its sign outside: -2^2 = -4.
             result = args[-1]
             for op, left in zip(reversed(ops), reversed(args[:-1]), strict=True):
-                result = self._combine(_BINARY[op], [left, result])
+                if left.literal and left.code.startswith("-"):
+                    positive = Expr(left.code[1:], (), literal=True)
+                    power = self._combine(_BINARY[op], [positive, result])
+                    result = Expr(f"(-{power.code})", power.dims)
+                else:
+                    result = self._combine(_BINARY[op], [left, result])
             return result
         result = args[0]
         for op, right in zip(ops, args[1:], strict=True):

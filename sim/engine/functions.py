@@ -72,12 +72,14 @@ def pulse_train(time: float, time_step: float, start, interval, width, end):
 
 def xidz(numerator, denominator, fallback):
     """XIDZ: ``numerator / denominator``, or ``fallback`` where the denominator is ~0."""
-    return np.where(np.abs(denominator) < SMALL_VENSIM, fallback, numerator / denominator)
+    return np.where(
+        np.abs(denominator) < SMALL_VENSIM, fallback, np.divide(numerator, denominator)
+    )
 
 
 def zidz(numerator, denominator):
     """ZIDZ: ``numerator / denominator``, or 0 where the denominator is ~0."""
-    return np.where(np.abs(denominator) < SMALL_VENSIM, 0.0, numerator / denominator)
+    return np.where(np.abs(denominator) < SMALL_VENSIM, 0.0, np.divide(numerator, denominator))
 
 
 def quantum(value, quantum_):
