@@ -113,9 +113,7 @@ def _check_equation(path, model: str, entry_start: int, equation: str) -> None:
         elif char == "]" and depth_start is not None:
             inside = blanked[depth_start + 1 : i]
             original = equation[depth_start + 1 : i]
-            if not (
-                _SUBSCRIPT_LIST.fullmatch(inside) or _NUMERIC_RANGE.fullmatch(original)
-            ):
+            if not (_SUBSCRIPT_LIST.fullmatch(inside) or _NUMERIC_RANGE.fullmatch(original)):
                 _refuse(
                     path,
                     model,

@@ -113,11 +113,6 @@ _TIME_FUNCTIONS = {
 
 _AGGREGATIONS = {"sum": "np.sum", "prod": "np.prod", "vmin": "np.min", "vmax": "np.max"}
 
-SUPPORTED_FUNCTIONS = sorted(
-    [*_UNARY_FUNCTIONS, *_NARY_FUNCTIONS, *_TIME_FUNCTIONS, *_AGGREGATIONS]
-    + ["ramp", "pi", "active_initial", "elmcount"]
-)
-
 
 @dataclass
 class Expr:
@@ -251,7 +246,8 @@ class Compiler:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             self.subs = SubscriptManager(list(self.section.subscripts), self.path.parent)
-        self.ranges: dict[str, list[str]] = dict(self.subs.subscripts)
+        # the same dict: merging partial definitions may add ranges (as PySD does)
+        self.ranges: dict[str, list[str]] = self.subs.subscripts
         self.namespace = NamespaceManager()
         self.elements: dict[str, ElementInfo] = {}
         self.statefuls: list[Stateful] = []
@@ -377,30 +373,19 @@ class Compiler:
         return f"F.assemble(N, {shape!r}, [{', '.join(pieces)}])"
 
     def _placement(self, info, lhs, excepts, local_dims):
-        """Flat positions in the element filled by a component, and from where."""
-        axes = []
-        for position, sub in enumerate(lhs):
-            dim = info.dims[position]
-            element_coords = info.coords[dim]
-            names = self.ranges[sub] if sub in self.ranges else [sub]
-            axes.append([element_coords.index(x) for x in names])
+        """Flat positions in the element a component fills, and which of its own go there."""
+        names = [self.ranges[sub] if sub in self.ranges else [sub] for sub in lhs]
+        axes = [[info.coords[info.dims[p]].index(x) for x in names[p]] for p in range(len(lhs))]
         local_shape = tuple(len(self.ranges[d]) for d in local_dims)
         grid = np.array(np.meshgrid(*axes, indexing="ij")).reshape(len(axes), -1)
         dst = np.ravel_multi_index(tuple(grid), info.shape)
-        keep = np.ones(grid.shape[1], dtype=bool)
-        names_grid = [
-            [self.ranges[s] if s in self.ranges else [s] for s in lhs][i] for i in range(len(lhs))
-        ]
-        combos = np.array(np.meshgrid(*[range(len(n)) for n in names_grid], indexing="ij"))
+        combos = np.array(np.meshgrid(*[range(len(n)) for n in names], indexing="ij"))
         combos = combos.reshape(len(lhs), -1)
-        for excluded in excepts:
-            sets = []
-            for position, sub in enumerate(excluded):
-                sets.append(set(self.ranges[sub]) if sub in self.ranges else {sub})
+        keep = np.ones(grid.shape[1], dtype=bool)
+        for excluded in excepts:  # :EXCEPT: [a1, b2], … removes those combinations
+            sets = [set(self.ranges[sub]) if sub in self.ranges else {sub} for sub in excluded]
             for j in range(combos.shape[1]):
-                if all(
-                    names_grid[p][combos[p, j]] in sets[p] for p in range(len(lhs))
-                ):
+                if all(names[p][combos[p, j]] in sets[p] for p in range(len(lhs))):
                     keep[j] = False
         src = np.arange(grid.shape[1])
         return local_shape, dst[keep], src[keep]
@@ -822,7 +807,8 @@ class Compiler:
                 f"s{s} = np.repeat({self._full(init, ctx)}[None], _length, axis=0)",
                 f"s{s + 1} = 0",
             ]
-            st.output = f"s{s}[s{s + 1}]"
+            # a copy: the pipe is written in place when the step commits
+            st.output = f"s{s}[s{s + 1}].copy()"
             st.update_lines = [f"n{s} = {x}"]
             st.commit_lines = [
                 f"s{s}[s{s + 1}] = n{s}",
@@ -841,9 +827,7 @@ class Compiler:
             else:
                 horizon = self._sub(node.horizon, ctx, run_deps)
                 first = f"({x0}) / (1 + ({trend0}))"
-                st.output = (
-                    f"(({x}) * (1 + F.zidz(({x}) - s{s}, ({tau}) * s{s}) * ({horizon})))"
-                )
+                st.output = f"(({x}) * (1 + F.zidz(({x}) - s{s}, ({tau}) * s{s}) * ({horizon})))"
             st.init_lines = [f"s{s} = {self._full(first, ctx)}"]
             st.output_deps = set(run_deps)
             st.update_lines = [f"n{s} = s{s} + ((({x}) - s{s}) / ({tau})) * dt"]

@@ -21,6 +21,8 @@ def lift(value, rank: int):
 def fill(value, shape: tuple[int, ...]):
     """Broadcast a run-first array to the full trailing ``shape`` (read-only view)."""
     value = np.asarray(value, dtype=float)
+    if value.ndim != len(shape) + 1:  # a number or a run vector: give it the subscript axes
+        value = value.reshape((-1,) + (1,) * len(shape))
     return np.broadcast_to(value, value.shape[:1] + shape)
 
 
@@ -72,9 +74,7 @@ def pulse_train(time: float, time_step: float, start, interval, width, end):
 
 def xidz(numerator, denominator, fallback):
     """XIDZ: ``numerator / denominator``, or ``fallback`` where the denominator is ~0."""
-    return np.where(
-        np.abs(denominator) < SMALL_VENSIM, fallback, np.divide(numerator, denominator)
-    )
+    return np.where(np.abs(denominator) < SMALL_VENSIM, fallback, np.divide(numerator, denominator))
 
 
 def zidz(numerator, denominator):

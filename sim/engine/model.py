@@ -76,6 +76,7 @@ class _Program:
 
     step: object
     outputs: tuple[str, ...]
+    recorded: tuple[str, ...]  # the dynamic outputs, copied at each save
     n_evaluated: int
     source: str
 
@@ -91,9 +92,7 @@ class Model:
         self._plan = plan
         self.path = plan.source_path
         self.sha256 = sha256_file(plan.source_path)
-        self._names = {
-            e.py_name: e for e in plan.elements.values() if e.kind != "lookup"
-        }
+        self._names = {e.py_name: e for e in plan.elements.values() if e.kind != "lookup"}
         self._aliases = {}
         for e in self._names.values():
             self._aliases[_clean(e.name)] = e.py_name
@@ -167,6 +166,16 @@ class Model:
         program = self._program(self._resolve_outputs(return_columns))
         return self._init_source + "\n" + program.source
 
+    def n_steps(self) -> int:
+        """Number of Euler steps of a run with the model's own control variables."""
+        initial, final, dt, saveper = self._time_grid({}, 1)
+        return _schedule(initial, final, dt, saveper)[0]
+
+    @property
+    def stocks(self) -> list[str]:
+        """Names of the stocks (INTEG elements)."""
+        return [n for n, e in self._names.items() if e.kind == "stock"]
+
     def evaluated_per_step(self, return_columns: Sequence[str] | None = None) -> int:
         """How many variables one Euler step evaluates (computed values + state updates)."""
         return self._program(self._resolve_outputs(return_columns)).n_evaluated
@@ -199,9 +208,7 @@ class Model:
         return tuple(resolved)
 
     def _prepare_params(self, params: Mapping[str, object], n: int | None):
-        lengths = {
-            key: np.size(value) for key, value in params.items() if np.ndim(value) > 0
-        }
+        lengths = {key: np.size(value) for key, value in params.items() if np.ndim(value) > 0}
         if n is None:
             n = max(lengths.values(), default=1)
         if n < 1:
@@ -240,7 +247,9 @@ class Model:
                 lines += [f"    {line}" for line in st.init_lines]
                 continue
             info = plan.elements[node]
-            lines.append(f"    v{info.slot} = P[{info.slot}] if {info.slot} in P else {info.init_code}")
+            lines.append(
+                f"    v{info.slot} = P[{info.slot}] if {info.slot} in P else {info.init_code}"
+            )
         values = ", ".join(
             f"v{e.slot}" if e.kind != "lookup" else "None" for e in plan.elements.values()
         )
@@ -294,8 +303,9 @@ class Model:
         for name in dynamic:
             info = plan.elements[name]
             lines.append(f"    v{info.slot} = {info.run_code}")
-        record = ", ".join(f"v{plan.elements[o].slot}" for o in outputs)
-        lines.append(f"    record = ({record}{',' if len(outputs) == 1 else ''})")
+        recorded = [o for o in outputs if not plan.elements[o].static]
+        record = ", ".join(f"v{plan.elements[o].slot}" for o in recorded)
+        lines.append(f"    record = ({record}{',' if len(recorded) == 1 else ''})")
         lines.append("    if update:")
         moving = [st for st in plan.statefuls if not st.static]
         for st in moving:
@@ -307,8 +317,13 @@ class Model:
             lines.append(f"        s[:] = [{', '.join(f's{k}' for k in range(plan.n_states))}]")
         lines.append("    return record")
         source = "\n".join(lines) + "\n"
-        n_evaluated = len(dynamic) + len(moving)
-        program = _Program(self._exec(source, "step"), outputs, n_evaluated, source)
+        # A stock's value is its state: reading it is not an evaluation (its update is).
+        aliases = {f"s{k}" for k in range(plan.n_states)}
+        computed = [d for d in dynamic if plan.elements[d].run_code not in aliases]
+        n_evaluated = len(computed) + len(moving)
+        program = _Program(
+            self._exec(source, "step"), outputs, tuple(recorded), n_evaluated, source
+        )
         self._programs[outputs] = program
         return program
 
@@ -357,41 +372,33 @@ class Model:
         except F.StatefulSetupError as err:
             element = self._plan.statefuls[err.index].element
             raise InputError(str(err), file=self.path, key=element) from err
-        precision = dt * _RELATIVE_PRECISION
-        # PySD advances time by repeated addition and saves when (t - t0) is a multiple of
-        # SAVEPER; follow the same arithmetic so that STEP/PULSE switch at the same steps.
-        times: list[float] = []
-        t = initial
-        n_saves = 0
-        probe = initial
-        while True:
-            elapsed = probe - initial
-            if elapsed % saveper < precision or -elapsed % saveper < precision:
-                n_saves += 1
-            if not probe + precision < final:
-                break
-            probe = probe + dt
+        n_steps, save = _schedule(initial, final, dt, saveper)
+        n_saves = int(save.sum())
         buffers = []
-        for name in program.outputs:
+        for name in program.recorded:
             info = self._names[name]
-            buffers.append(np.empty((n, n_saves, *info.shape)))
-        k = 0
+            # time-major, so that each save writes one contiguous block
+            buffers.append(np.empty((n_saves, n, *info.shape)))
+        times = []
         step = program.step
-        while True:
-            running = t + precision < final
-            elapsed = t - initial
-            save = elapsed % saveper < precision or -elapsed % saveper < precision
-            if save or running:
+        t = initial
+        for k in range(n_steps + 1):
+            running = k < n_steps
+            if save[k] or running:
                 record = step(t, dt, n, values, states, running)
-                if save:
+                if save[k]:
                     for buffer, value in zip(buffers, record, strict=True):
-                        buffer[:, k] = value
+                        buffer[len(times)] = value
                     times.append(t)
-                    k += 1
-            if not running:
-                break
             t = t + dt
+        series = dict(zip(program.recorded, buffers, strict=True))
+        for name in program.outputs:
+            if name not in series:  # static: one value per run, the same at every time
+                info = self._names[name]
+                value = np.broadcast_to(values[info.slot], (n, *info.shape))
+                series[name] = np.broadcast_to(value[None], (n_saves, n, *info.shape))
         decimals = -int(np.log10(dt * _RELATIVE_PRECISION))
+        buffers = [series[name] for name in program.outputs]
         return self._dataset(program.outputs, buffers, np.round(np.array(times), decimals), n)
 
     def _dataset(self, outputs, buffers, times, n) -> xr.Dataset:
@@ -403,17 +410,39 @@ class Model:
             chinese = _CJK.search(info.documentation) or _CJK.search(info.name)
             if chinese:
                 attrs["long_name_zh"] = chinese.group(0)
-            data_vars[name] = xr.Variable(("run", "time", *info.dims), buffer, attrs)
+            data_vars[name] = xr.Variable(("run", "time", *info.dims), buffer.swapaxes(0, 1), attrs)
             for dim, labels in coords.items():
                 data_vars.setdefault(f"__coord_{dim}", labels)
         coords = {"run": np.arange(n), "time": times}
         for key in [k for k in data_vars if k.startswith("__coord_")]:
             coords[key[len("__coord_") :]] = data_vars.pop(key)
         ds = xr.Dataset(data_vars, coords=coords)
-        ds["time"].attrs["units"] = self._names["time_step"].units if "time_step" in self._names else ""
+        ds["time"].attrs["units"] = (
+            self._names["time_step"].units if "time_step" in self._names else ""
+        )
         ds.attrs["model_sha256"] = self.sha256
         ds.attrs["model_file"] = self.path.name
         return ds
+
+
+def _schedule(initial: float, final: float, dt: float, saveper: float):
+    """Number of Euler steps, and which of the ``steps + 1`` times are saved.
+
+    PySD advances time by repeated addition of TIME STEP, stops when the next time would
+    pass FINAL TIME (within 1e-5 TIME STEP), and saves a time when (t - INITIAL TIME) is a
+    multiple of SAVEPER within the same precision; the same float arithmetic is used here
+    so that STEP and PULSE switch at the same steps.
+    """
+    precision = dt * _RELATIVE_PRECISION
+    saves = []
+    t = initial
+    while True:
+        elapsed = t - initial
+        saves.append(elapsed % saveper < precision or -elapsed % saveper < precision)
+        if not t + precision < final:
+            break
+        t = t + dt
+    return len(saves) - 1, np.array(saves)
 
 
 def _clean(name: str) -> str:

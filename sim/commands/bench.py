@@ -1,0 +1,138 @@
+"""``heping-sd bench``: the batched engine against PySD on the same model, in one process.
+
+Measures the median time of PySD's ``Model.run()`` per run (each run with different
+parameters), the batched engine's time per scenario-run at ``n`` scenarios, their ratio, the
+engine's cost per variable-step, and (in a child process) the peak memory of a large batch
+that returns only a few quantities.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``heping-sd bench``."""
+    parser.add_argument("--model", type=Path, default=None, help="Vensim model (default: shipped)")
+    parser.add_argument("--n", type=int, default=10_000, help="scenarios in the batched run")
+    parser.add_argument("--pysd-runs", type=int, default=20, help="PySD runs to time (>= 20)")
+    parser.add_argument("--repeat", type=int, default=5, help="batched runs to time")
+    parser.add_argument(
+        "--memory-n", type=int, default=100_000, help="batch size for the memory check (0: skip)"
+    )
+    parser.add_argument("--seed", type=int, default=20250101, help="seed of the parameter draws")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run the benchmark and print it (table or JSON)."""
+    from sim.errors import InputError
+    from sim.resources import model_path
+
+    path = args.model or model_path()
+    if not Path(path).is_file():
+        raise InputError("model file not found", file=path, expected="a Vensim .mdl file")
+    if args.pysd_runs < 20:
+        raise InputError("at least 20 PySD runs are needed", key="--pysd-runs", expected=">= 20")
+    figures = measure(path, n=args.n, pysd_runs=args.pysd_runs, repeat=args.repeat, seed=args.seed)
+    if args.memory_n:
+        figures["memory_n"] = args.memory_n
+        figures["peak_rss_mb"] = peak_memory_mb(path, args.memory_n)
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        for key, value in figures.items():
+            print(f"{key:>24}: {value}")
+    return 0
+
+
+def draw_params(model, rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
+    """``n`` draws of every scalar constant: its model value times U(0.9, 1.1)."""
+    base = model.run(n=1, return_columns=model.constants).isel(run=0, time=0)
+    params = {}
+    for name in model.constants:
+        value = base[name].values
+        if value.ndim == 0 and np.isfinite(value) and value != 0:
+            params[name] = float(value) * rng.uniform(0.9, 1.1, size=n)
+    return params
+
+
+def measure(path, *, n: int = 10_000, pysd_runs: int = 20, repeat: int = 5, seed: int = 0):
+    """The benchmark figures for one model (see the module docstring)."""
+    import pysd
+
+    from sim.engine import load_model
+    from sim.safety import check_model_file
+
+    model = load_model(path)
+    rng = np.random.default_rng(seed)
+    params = draw_params(model, rng, max(n, pysd_runs))
+
+    check_model_file(path)  # read_vensim translates and imports; only after our check
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = pysd.read_vensim(str(path))
+        pysd_times = []
+        for i in range(pysd_runs):
+            one = {name: float(values[i]) for name, values in params.items()}
+            start = time.perf_counter()
+            reference.run(params=one)
+            pysd_times.append(time.perf_counter() - start)
+    pysd_seconds = statistics.median(pysd_times)
+
+    batch = {name: values[:n] for name, values in params.items()}
+    model.run(batch, n=n)  # warm-up: generates and compiles the step function
+    batched_times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        model.run(batch, n=n)
+        batched_times.append(time.perf_counter() - start)
+    batched_seconds = statistics.median(batched_times)
+
+    evaluated = model.evaluated_per_step()
+    steps = model.n_steps()
+    return {
+        "pysd_ms_per_run": pysd_seconds * 1e3,
+        "batched_us_per_run": batched_seconds / n * 1e6,
+        "ratio": pysd_seconds / (batched_seconds / n),
+        "ns_per_variable_step": batched_seconds / (n * evaluated * steps) * 1e9,
+        "n": n,
+        "variables_per_step": evaluated,
+        "time_steps": steps,
+        "model": str(path),
+    }
+
+
+_MEMORY_SCRIPT = """
+import resource, sys
+from sim.engine import load_model
+model = load_model(sys.argv[1])
+columns = model.stocks
+ds = model.run(n=int(sys.argv[2]), return_columns=columns)
+assert ds.sizes["run"] == int(sys.argv[2])
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def peak_memory_mb(path, n: int) -> float:
+    """Peak resident memory (MB) of a child process running ``n`` scenarios of the stocks."""
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, "-c", _MEMORY_SCRIPT, str(path), str(n)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    return int(result.stdout.split()[-1]) / 1024  # ru_maxrss is in KiB on Linux
