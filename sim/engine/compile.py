@@ -43,6 +43,7 @@ the file.
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,6 +126,10 @@ class Expr:
     code: str
     dims: tuple[str, ...] = ()
     literal: bool = False
+    invariant: bool = False  # the same at every time step (hoisted out of the step)
+
+    def __post_init__(self):
+        self.invariant = self.invariant or self.literal
 
 
 @dataclass
@@ -180,6 +185,7 @@ class Plan:
     statefuls: list[Stateful]
     constants: list
     n_states: int
+    hoisted: list[str]
     init_order: list[str]
     run_order: list[str]
     source_path: Path
@@ -203,12 +209,19 @@ class Plan:
 class _Context:
     """Where an expression is being compiled: its element, subscripts and mode."""
 
-    def __init__(self, element: ElementInfo, local_dims: tuple[str, ...], mode: str):
+    def __init__(
+        self, element: ElementInfo, local_dims: tuple[str, ...], mode: str, hoist: bool = False
+    ):
         self.element = element
         self.local_dims = local_dims
         self.mode = mode  # "run" or "init"
+        self.hoist = hoist and mode == "run"  # move time-invariant parts to initialisation
         self.deps: set[str] = set()
         self.uses_time = False
+
+
+# Code that is already a single name or number: nothing to gain from hoisting it.
+_TRIVIAL = re.compile(r"v\d+|h\d+|K\[\d+\]|t|_NAN|_INF|\(?-?[0-9.e+-]+\)?")
 
 
 def _float_code(value: float) -> str:
@@ -223,8 +236,14 @@ def _float_code(value: float) -> str:
 class Compiler:
     """Turns one ``AbstractModel`` into a :class:`Plan` plus generated source."""
 
-    def __init__(self, abstract_model: am.AbstractModel, path: Path):
+    def __init__(
+        self, abstract_model: am.AbstractModel, path: Path, static: set[str] | None = None
+    ):
         self.path = Path(path)
+        # Names of the static elements, known from a first pass; with them, time-invariant
+        # parts of dynamic equations are computed once (see _hoist).
+        self.static_hint = static
+        self.hoisted: list[str] = []
         sections = abstract_model.sections
         if len(sections) > 1:
             macro = next(s for s in sections if s.type != "main")
@@ -327,6 +346,7 @@ class Compiler:
             statefuls=self.statefuls,
             constants=self.constants,
             n_states=self.n_states,
+            hoisted=self.hoisted,
             init_order=init_order,
             run_order=run_order,
             source_path=self.path,
@@ -344,8 +364,9 @@ class Compiler:
         for component in components:
             lhs, excepts = component.subscripts
             local_dims = tuple(s for s in lhs if s in self.ranges)
+            hoist = self.static_hint is not None and info.py_name not in self.static_hint
             for mode in ("run", "init"):
-                ctx = _Context(info, local_dims, mode)
+                ctx = _Context(info, local_dims, mode, hoist)
                 expr = self._expr(component.ast, ctx)
                 code = self._conform(expr, local_dims, ctx)
                 parts[mode].append((code, lhs, excepts, local_dims))
@@ -420,10 +441,22 @@ class Compiler:
             dims.extend(d for d in expr.dims if d not in dims)
         return tuple(dims)
 
-    def _combine(self, template: str, exprs: list[Expr]) -> Expr:
+    def _combine(
+        self, template: str, exprs: list[Expr], ctx: _Context, timed: bool = False
+    ) -> Expr:
         dims = self._union(exprs)
+        invariant = not timed and all(e.invariant for e in exprs)
+        if not invariant:
+            exprs = [self._hoist(e, ctx) for e in exprs]
         codes = [self._align(e, dims) for e in exprs]
-        return Expr(template.format(*codes), dims)
+        return Expr(template.format(*codes), dims, invariant=invariant)
+
+    def _hoist(self, expr: Expr, ctx: _Context) -> Expr:
+        """Replace a time-invariant part of a dynamic equation by a value computed once."""
+        if not (ctx.hoist and expr.invariant) or _TRIVIAL.fullmatch(expr.code):
+            return expr
+        self.hoisted.append(expr.code)
+        return Expr(f"h{len(self.hoisted) - 1}", expr.dims, invariant=True)
 
     def _conform(self, expr: Expr, local_dims: tuple[str, ...], ctx: _Context) -> str:
         extra = [d for d in expr.dims if d not in local_dims]
@@ -449,8 +482,8 @@ class Compiler:
             return self._call(node, ctx)
         if isinstance(node, ae.InlineLookupsStructure):
             xs, ys = self._table_from(node.lookups, ctx.element.name)
-            table = Expr(f"K[{self._const(ys)}]")
-            return self._interp(self._expr(node.argument, ctx), xs, table)
+            table = Expr(f"K[{self._const(ys)}]", invariant=True)
+            return self._interp(self._expr(node.argument, ctx), xs, table, ctx)
         if isinstance(node, ae.GameStructure):
             return self._expr(node.expression, ctx)
         stateful_kinds = (
@@ -479,7 +512,7 @@ class Compiler:
         values = np.asarray(node, dtype=float)
         if values.size != int(np.prod(shape)):
             raise self._error(ctx.element.name, "array constant does not fit its subscripts")
-        return Expr(f"K[{self._const(values.reshape((1, *shape)))}]", dims)
+        return Expr(f"K[{self._const(values.reshape((1, *shape)))}]", dims, invariant=True)
 
     def _reference(self, node: ae.ReferenceStructure, ctx: _Context) -> Expr:
         ref = node.reference
@@ -495,7 +528,8 @@ class Compiler:
         ctx.deps.add(py_name)
         code = f"v{list(self.elements).index(py_name)}"
         subs = list(node.subscripts.subscripts) if node.subscripts else None
-        return self._select(Expr(code, target.dims), target, subs, ctx)
+        invariant = self.static_hint is not None and py_name in self.static_hint
+        return self._select(Expr(code, target.dims, invariant=invariant), target, subs, ctx)
 
     def _select(self, expr: Expr, target: ElementInfo, subs, ctx: _Context) -> Expr:
         """Pick elements/sub-ranges of a referenced variable and name its axes."""
@@ -536,13 +570,13 @@ class Compiler:
         )
         dims = tuple(d for d, _ in kept)
         if identity:
-            return Expr(expr.code, dims)
+            return Expr(expr.code, dims, invariant=expr.invariant)
         grid = np.meshgrid(*out_index, indexing="ij")
         flat = np.ravel_multi_index(tuple(grid), target.shape)
         squeeze = tuple(len(i) for d, i in zip(out_dims, out_index, strict=True) if d)
         flat = flat.reshape(squeeze) if squeeze else flat.reshape(())
         code = f"F.gather({expr.code}, K[{self._const(flat)}])"
-        return Expr(code, dims)
+        return Expr(code, dims, invariant=expr.invariant)
 
     def _match_local(self, dims: list[str], index: list[list[int]], ctx: _Context):
         """Rename or narrow reference axes so they line up with the element's subscripts."""
@@ -576,11 +610,11 @@ class Compiler:
                 main = self._main_range(range_name)
                 positions = [self.ranges[main].index(x) + 1.0 for x in names]
                 array = np.array(positions).reshape((1, len(positions)))
-                expr = Expr(f"K[{self._const(array)}]", (range_name,))
+                expr = Expr(f"K[{self._const(array)}]", (range_name,), invariant=True)
                 dims, index = self._match_local([range_name], [list(range(len(names)))], ctx)
                 if dims[0] != range_name:
                     narrowed = array[:, index[0]]
-                    expr = Expr(f"K[{self._const(narrowed)}]", (dims[0],))
+                    expr = Expr(f"K[{self._const(narrowed)}]", (dims[0],), invariant=True)
                 return expr
         for range_name in self._main_ranges():
             clean_names = [x.replace(" ", "_").lower() for x in self.ranges[range_name]]
@@ -602,9 +636,11 @@ class Compiler:
         args = [self._expr(a, ctx) for a in node.arguments]
         if len(args) == 1:
             if ops[0] == "negative":
-                return Expr(f"(-{args[0].code})", args[0].dims, args[0].literal)
+                arg = args[0]
+                return Expr(f"(-{arg.code})", arg.dims, arg.literal, arg.invariant)
             if ops[0] == ":NOT:":
-                return Expr(f"np.logical_not({args[0].code})", args[0].dims)
+                arg = args[0]
+                return Expr(f"np.logical_not({arg.code})", arg.dims, invariant=arg.invariant)
             raise self._error(ctx.element.name, f"unsupported operator {ops[0]!r}")
         for op in ops:
             if op not in _BINARY:
@@ -616,14 +652,14 @@ class Compiler:
             for op, left in zip(reversed(ops), reversed(args[:-1]), strict=True):
                 if left.literal and left.code.startswith("-"):
                     positive = Expr(left.code[1:], (), literal=True)
-                    power = self._combine(_BINARY[op], [positive, result])
-                    result = Expr(f"(-{power.code})", power.dims)
+                    power = self._combine(_BINARY[op], [positive, result], ctx)
+                    result = Expr(f"(-{power.code})", power.dims, invariant=power.invariant)
                 else:
-                    result = self._combine(_BINARY[op], [left, result])
+                    result = self._combine(_BINARY[op], [left, result], ctx)
             return result
         result = args[0]
         for op, right in zip(ops, args[1:], strict=True):
-            result = self._combine(_BINARY[op], [result, right])
+            result = self._combine(_BINARY[op], [result, right], ctx)
         return result
 
     def _args(self, node: ae.CallStructure, ctx: _Context, count: int, name: str) -> list[Expr]:
@@ -641,19 +677,19 @@ class Compiler:
             return self._lookup_call(node, py_name, ctx)
         if name in _UNARY_FUNCTIONS:
             (arg,) = self._args(node, ctx, 1, name)
-            return Expr(f"{_UNARY_FUNCTIONS[name]}({arg.code})", arg.dims)
+            return Expr(f"{_UNARY_FUNCTIONS[name]}({arg.code})", arg.dims, invariant=arg.invariant)
         if name in _NARY_FUNCTIONS:
             template, count = _NARY_FUNCTIONS[name]
-            return self._combine(template, self._args(node, ctx, count, name))
+            return self._combine(template, self._args(node, ctx, count, name), ctx)
         if name in _TIME_FUNCTIONS:
             template, count = _TIME_FUNCTIONS[name]
             ctx.uses_time = True
-            return self._combine(template, self._args(node, ctx, count, name))
+            return self._combine(template, self._args(node, ctx, count, name), ctx, timed=True)
         if name == "ramp":
             ctx.uses_time = True
-            if len(node.arguments) == 2:
-                return self._combine("F.ramp(t, {0}, {1})", self._args(node, ctx, 2, name))
-            return self._combine("F.ramp(t, {0}, {1}, {2})", self._args(node, ctx, 3, name))
+            count = 2 if len(node.arguments) == 2 else 3
+            template = "F.ramp(t, {0}, {1})" if count == 2 else "F.ramp(t, {0}, {1}, {2})"
+            return self._combine(template, self._args(node, ctx, count, name), ctx, timed=True)
         if name == "pi" and not node.arguments:
             return Expr(_float_code(math.pi), (), literal=True)
         if name in _AGGREGATIONS:
@@ -662,7 +698,8 @@ class Compiler:
             dims = tuple(d for d in arg.dims if not d.endswith("!"))
             if not axes:
                 return arg
-            return Expr(f"{_AGGREGATIONS[name]}({arg.code}, axis={axes!r})", dims)
+            code = f"{_AGGREGATIONS[name]}({arg.code}, axis={axes!r})"
+            return Expr(code, dims, invariant=arg.invariant)
         if name == "active_initial":
             expr, initial = node.arguments
             return self._expr(initial if ctx.mode == "init" else expr, ctx)
@@ -718,20 +755,25 @@ class Compiler:
         if len(node.arguments) != 1:
             raise self._error(ctx.element.name, f"lookup '{info.name}' takes one argument")
         xs, ys = info.lookup_table
-        table = Expr(f"K[{self._const(ys)}]", info.dims)
+        table = Expr(f"K[{self._const(ys)}]", info.dims, invariant=True)
         subs = list(node.function.subscripts.subscripts) if node.function.subscripts else None
         if info.dims:
             table = self._select(table, info, subs, ctx)
-        return self._interp(self._expr(node.arguments[0], ctx), xs, table)
+        return self._interp(self._expr(node.arguments[0], ctx), xs, table, ctx)
 
-    def _interp(self, x: Expr, xs: np.ndarray, table: Expr) -> Expr:
+    def _interp(self, x: Expr, xs: np.ndarray, table: Expr, ctx: _Context) -> Expr:
         xs_code = f"K[{self._const(xs)}]"
+        if not x.invariant:
+            x = self._hoist(x, ctx)  # no-op unless x is invariant
         if not table.dims:
-            return Expr(f"F.lookup({x.code}, {xs_code}, {table.code})", x.dims)
+            code = f"F.lookup({x.code}, {xs_code}, {table.code})"
+            return Expr(code, x.dims, invariant=x.invariant)
         dims = self._union([x, table])
         # The table's first axis is the abscissa, aligned like the run axis of a value.
         return Expr(
-            f"F.lookup({self._align(x, dims)}, {xs_code}, {self._align(table, dims)})", dims
+            f"F.lookup({self._align(x, dims)}, {xs_code}, {self._align(table, dims)})",
+            dims,
+            invariant=x.invariant,
         )
 
     # -------------------------------------------------------------- statefuls
@@ -744,10 +786,16 @@ class Compiler:
         ctx.deps |= known.output_deps
         return Expr(known.output, ctx.local_dims)
 
-    def _sub(self, node, ctx: _Context, deps: set[str], mode: str = "run") -> str:
-        """Compile an argument of a stateful, laid out on the element's local subscripts."""
-        sub_ctx = _Context(ctx.element, ctx.local_dims, mode)
-        expr = self._expr(node, sub_ctx)
+    def _sub(
+        self, node, ctx: _Context, deps: set[str], mode: str = "run", hoist: bool = False
+    ) -> str:
+        """Compile an argument of a stateful, laid out on the element's local subscripts.
+
+        ``hoist`` only for arguments used in the state update alone: a stateful's output is
+        also read during initialisation, before hoisted values exist.
+        """
+        sub_ctx = _Context(ctx.element, ctx.local_dims, mode, ctx.hoist and hoist)
+        expr = self._hoist(self._expr(node, sub_ctx), sub_ctx)
         deps |= sub_ctx.deps
         ctx.uses_time |= sub_ctx.uses_time
         return self._conform(expr, ctx.local_dims, sub_ctx)
@@ -764,7 +812,7 @@ class Compiler:
         init_deps, run_deps = st.init_deps, st.update_deps
         if isinstance(node, ae.IntegStructure):
             s = self._alloc(st, 1)
-            flow = self._sub(node.flow, ctx, run_deps)
+            flow = self._sub(node.flow, ctx, run_deps, hoist=True)
             init = self._sub(node.initial, ctx, init_deps, "init")
             st.init_lines = [f"s{s} = {self._full(init, ctx)}"]
             st.output = f"s{s}"
@@ -782,8 +830,8 @@ class Compiler:
         elif isinstance(node, ae.SmoothStructure | ae.SmoothNStructure):
             s = self._alloc(st, 1)
             order = self._sub(node.order, ctx, init_deps, "init")
-            x = self._sub(node.input, ctx, run_deps)
-            tau = self._sub(node.smooth_time, ctx, run_deps)
+            x = self._sub(node.input, ctx, run_deps, hoist=True)
+            tau = self._sub(node.smooth_time, ctx, run_deps, hoist=True)
             init = self._sub(node.initial, ctx, init_deps, "init")
             st.init_lines = [
                 f"_order = F.smooth_order({order}, {st.index})",

@@ -66,7 +66,13 @@ def load_model(path: str | Path) -> Model:
             file=path,
             expected="a valid Vensim model",
         ) from err
-    plan = Compiler(abstract, path).compile()
+    first = Compiler(abstract, path).compile()
+    static = {name for name, info in first.elements.items() if info.static}
+    # Second pass: with the static elements known, time-invariant parts of dynamic
+    # equations are computed once at initialisation instead of at every step.
+    plan = Compiler(abstract, path, static).compile()
+    if {name for name, info in plan.elements.items() if info.static} != static:
+        plan = first  # pragma: no cover - the classification does not depend on hoisting
     return Model(plan)
 
 
@@ -250,8 +256,10 @@ class Model:
             lines.append(
                 f"    v{info.slot} = P[{info.slot}] if {info.slot} in P else {info.init_code}"
             )
+        lines += [f"    h{k} = {code}" for k, code in enumerate(plan.hoisted)]
         values = ", ".join(
-            f"v{e.slot}" if e.kind != "lookup" else "None" for e in plan.elements.values()
+            [f"v{e.slot}" if e.kind != "lookup" else "None" for e in plan.elements.values()]
+            + [f"h{k}" for k in range(len(plan.hoisted))]
         )
         states = ", ".join(f"s{k}" for k in range(plan.n_states))
         lines.append(f"    return [{values}], [{states}]")
@@ -297,6 +305,11 @@ class Model:
             info = plan.elements[name]
             if info.static:
                 lines.append(f"    v{info.slot} = c[{info.slot}]")
+        body = " ".join(plan.elements[name].run_code for name in dynamic)
+        body += " ".join(line for st in plan.statefuls for line in st.update_lines)
+        offset = len(plan.elements)
+        for k in sorted({int(h) for h in re.findall(r"\bh(\d+)\b", body)}):
+            lines.append(f"    h{k} = c[{offset + k}]")
         if plan.n_states:
             states = ", ".join(f"s{k}" for k in range(plan.n_states))
             lines.append(f"    {states}{',' if plan.n_states == 1 else ''} = s")
