@@ -125,3 +125,15 @@ def test_subscripted_variables_get_their_own_dims(test_models_dir):
     stock = ds["stock_a"]
     assert stock.dims[:2] == ("run", "time") and len(stock.dims) == 4
     assert stock.shape[2:] == (3, 2)
+
+
+def test_threaded_chunks_equal_one_chunk(teacup):
+    rooms = np.linspace(0, 100, 5000)
+    teacup.threads = 1
+    try:
+        single = teacup.run({"room_temperature": rooms})["teacup_temperature"].values
+        teacup.threads = 3
+        chunked = teacup.run({"room_temperature": rooms})["teacup_temperature"].values
+    finally:
+        teacup.threads = 1
+    np.testing.assert_array_equal(single, chunked)
