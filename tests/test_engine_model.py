@@ -129,11 +129,12 @@ def test_subscripted_variables_get_their_own_dims(test_models_dir):
 
 def test_threaded_chunks_equal_one_chunk(teacup):
     rooms = np.linspace(0, 100, 5000)
+    default = teacup.threads
     teacup.threads = 1
     try:
         single = teacup.run({"room_temperature": rooms})["teacup_temperature"].values
         teacup.threads = 3
         chunked = teacup.run({"room_temperature": rooms})["teacup_temperature"].values
     finally:
-        teacup.threads = 1
+        teacup.threads = default
     np.testing.assert_array_equal(single, chunked)

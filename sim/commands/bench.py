@@ -30,6 +30,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--memory-n", type=int, default=100_000, help="batch size for the memory check (0: skip)"
     )
+    parser.add_argument(
+        "--memory-columns",
+        default=None,
+        help="comma-separated variables the memory check returns (default: the stocks)",
+    )
     parser.add_argument("--seed", type=int, default=20250101, help="seed of the parameter draws")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
 
@@ -47,7 +52,8 @@ def main(args: argparse.Namespace) -> int:
     figures = measure(path, n=args.n, pysd_runs=args.pysd_runs, repeat=args.repeat, seed=args.seed)
     if args.memory_n:
         figures["memory_n"] = args.memory_n
-        figures["peak_rss_mb"] = peak_memory_mb(path, args.memory_n)
+        columns = args.memory_columns.split(",") if args.memory_columns else None
+        figures["peak_rss_mb"] = peak_memory_mb(path, args.memory_n, columns)
     if args.json:
         print(json.dumps(figures))
     else:
@@ -107,6 +113,7 @@ def measure(path, *, n: int = 10_000, pysd_runs: int = 20, repeat: int = 5, seed
         "ratio": pysd_seconds / (batched_seconds / n),
         "ns_per_variable_step": batched_seconds / (n * evaluated * steps) * 1e9,
         "n": n,
+        "threads": model.threads,
         "variables_per_step": evaluated,
         "time_steps": steps,
         "model": str(path),
@@ -117,18 +124,28 @@ _MEMORY_SCRIPT = """
 import resource, sys
 from sim.engine import load_model
 model = load_model(sys.argv[1])
-columns = model.stocks
+columns = sys.argv[3].split(",") if len(sys.argv) > 3 else model.stocks
 ds = model.run(n=int(sys.argv[2]), return_columns=columns)
 assert ds.sizes["run"] == int(sys.argv[2])
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
-def peak_memory_mb(path, n: int) -> float:
-    """Peak resident memory (MB) of a child process running ``n`` scenarios of the stocks."""
+def peak_memory_mb(path, n: int, columns: list[str] | None = None) -> float:
+    """Peak resident memory (MB) of a child process running ``n`` scenarios.
+
+    The run returns only ``columns`` (default: the model's stocks).
+    """
     root = Path(__file__).resolve().parents[2]
     result = subprocess.run(
-        [sys.executable, "-c", _MEMORY_SCRIPT, str(path), str(n)],
+        [
+            sys.executable,
+            "-c",
+            _MEMORY_SCRIPT,
+            str(path),
+            str(n),
+            *([",".join(columns)] if columns else []),
+        ],
         capture_output=True,
         text=True,
         check=True,

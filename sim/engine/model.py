@@ -413,7 +413,8 @@ class Model:
             else:
                 with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
                     futures = [pool.submit(work, *chunk) for chunk in chunks]
-                    times = [future.result() for future in futures][0]
+                    results = [future.result() for future in futures]  # all, for errors
+                    times = results[0]
         except F.StatefulSetupError as err:
             element = self._plan.statefuls[err.index].element
             raise InputError(str(err), file=self.path, key=element) from err
