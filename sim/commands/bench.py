@@ -33,7 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--memory-columns",
         default=None,
-        help="comma-separated variables the memory check returns (default: the stocks)",
+        help="comma-separated variables the memory check returns "
+        "(default: the quantities of targets.toml beside the model, else the stocks)",
     )
     parser.add_argument("--seed", type=int, default=20250101, help="seed of the parameter draws")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
@@ -63,7 +64,22 @@ def main(args: argparse.Namespace) -> int:
 
 
 def draw_params(model, rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
-    """``n`` draws of every scalar constant: its model value times U(0.9, 1.1)."""
+    """``n`` parameter draws: what a sweep of this model varies.
+
+    With ``priors.toml`` and ``levers.toml`` beside the model (the shipped model's data, see
+    docs/architecture.md): each prior's constant over its range (uniform or log-uniform) and
+    each lever's constant over ``[min, max]``. Otherwise every scalar constant of the model,
+    its value times U(0.9, 1.1).
+    """
+    ranges = _sweep_ranges(Path(model.path).parent, set(model.constants))
+    if ranges:
+        params = {}
+        for name, (low, high, log) in ranges.items():
+            if log and low > 0:
+                params[name] = np.exp(rng.uniform(np.log(low), np.log(high), size=n))
+            else:
+                params[name] = rng.uniform(low, high, size=n)
+        return params
     base = model.run(n=1, return_columns=model.constants).isel(run=0, time=0)
     params = {}
     for name in model.constants:
@@ -71,6 +87,37 @@ def draw_params(model, rng: np.random.Generator, n: int) -> dict[str, np.ndarray
         if value.ndim == 0 and np.isfinite(value) and value != 0:
             params[name] = float(value) * rng.uniform(0.9, 1.1, size=n)
     return params
+
+
+def _sweep_ranges(folder: Path, constants: set[str]) -> dict[str, tuple[float, float, bool]]:
+    """Constant → (low, high, log-uniform) from priors.toml and levers.toml, if present."""
+    import tomllib
+
+    ranges: dict[str, tuple[float, float, bool]] = {}
+    priors, levers = folder / "priors.toml", folder / "levers.toml"
+    if priors.is_file():
+        for name, prior in tomllib.loads(priors.read_text("utf-8")).get("priors", {}).items():
+            if name in constants:
+                log = prior.get("distribution") == "loguniform"
+                ranges[name] = (float(prior["low"]), float(prior["high"]), log)
+    if levers.is_file():
+        for lever in tomllib.loads(levers.read_text("utf-8")).get("levers", {}).values():
+            name = lever.get("constant")
+            if name in constants:
+                ranges[name] = (float(lever["min"]), float(lever["max"]), False)
+    return ranges
+
+
+def _target_quantities(folder: Path, variables: set[str]) -> list[str]:
+    """The model quantities ``targets.toml`` beside the model tests, if present."""
+    import tomllib
+
+    path = folder / "targets.toml"
+    if not path.is_file():
+        return []
+    targets = tomllib.loads(path.read_text("utf-8")).get("targets", {}).values()
+    names = [t["quantity"] for t in targets if t.get("represented") and "quantity" in t]
+    return [name for name in dict.fromkeys(names) if name in variables]
 
 
 def measure(path, *, n: int = 10_000, pysd_runs: int = 20, repeat: int = 5, seed: int = 0):
@@ -115,6 +162,7 @@ def measure(path, *, n: int = 10_000, pysd_runs: int = 20, repeat: int = 5, seed
         "n": n,
         "threads": model.threads,
         "variables_per_step": evaluated,
+        "parameters_varied": len(params),
         "time_steps": steps,
         "model": str(path),
     }
@@ -124,7 +172,7 @@ _MEMORY_SCRIPT = """
 import resource, sys
 from sim.engine import load_model
 model = load_model(sys.argv[1])
-columns = sys.argv[3].split(",") if len(sys.argv) > 3 else model.stocks
+columns = sys.argv[3].split(",")
 ds = model.run(n=int(sys.argv[2]), return_columns=columns)
 assert ds.sizes["run"] == int(sys.argv[2])
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
@@ -134,8 +182,14 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 def peak_memory_mb(path, n: int, columns: list[str] | None = None) -> float:
     """Peak resident memory (MB) of a child process running ``n`` scenarios.
 
-    The run returns only ``columns`` (default: the model's stocks).
+    The run returns only ``columns``; by default the quantities of ``targets.toml`` beside
+    the model, else its stocks.
     """
+    if not columns:
+        from sim.engine import load_model
+
+        model = load_model(path)
+        columns = _target_quantities(Path(path).parent, set(model.variables)) or model.stocks
     root = Path(__file__).resolve().parents[2]
     result = subprocess.run(
         [
