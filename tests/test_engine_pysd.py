@@ -71,3 +71,13 @@ def _shipped_model_exists() -> bool:
         return model_path().is_file()
     except FileNotFoundError:
         return False
+
+
+@pytest.mark.parametrize(
+    "controls", [{"final_time": 12}, {"time_step": 0.25, "saveper": 1.5}, {"saveper": 2}]
+)
+def test_control_overrides_equal_pysd(controls, test_models_dir, tmp_path):
+    path = test_models_dir / "tests/smooth/test_smooth.mdl"
+    ds = load_model(path).run(**controls)
+    frame = pysd_run(pysd_reference(path, tmp_path), **controls)
+    assert assert_same_as_pysd(ds, frame) >= 3

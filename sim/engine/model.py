@@ -467,6 +467,9 @@ class Model:
         ds["time"].attrs["units"] = (
             self._names["time_step"].units if "time_step" in self._names else ""
         )
+        from sim import __version__
+
+        ds.attrs["heping_sd_version"] = __version__
         ds.attrs["model_sha256"] = self.sha256
         ds.attrs["model_file"] = self.path.name
         return ds
