@@ -396,6 +396,7 @@ class Model:
             if name not in buffers
         }
         chunks = _chunks(n, self.threads)
+        workers = min(self.threads, len(chunks))
 
         def work(lo: int, hi: int) -> list[float]:
             local = {
@@ -411,7 +412,7 @@ class Model:
             if len(chunks) == 1:
                 times = work(*chunks[0])
             else:
-                with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
+                with ThreadPoolExecutor(max_workers=workers) as pool:
                     futures = [pool.submit(work, *chunk) for chunk in chunks]
                     results = [future.result() for future in futures]  # all, for errors
                     times = results[0]
@@ -480,18 +481,22 @@ _MIN_CHUNK = 2048  # below this many runs per thread, numpy's call overhead domi
 
 
 def _default_threads() -> int:
-    """Threads for one batch: ``$HEPING_SD_THREADS``, else the CPUs this process may use."""
-    configured = os.environ.get("HEPING_SD_THREADS")
-    if configured:
-        return max(1, int(configured))
+    """Threads for one batch: ``$HEPING_SD_THREADS``, else 1.
+
+    One by default: on a machine whose cores are busy with other work, a batch split over
+    threads waits for its slowest chunk and was measured slower than one thread; sweeps get
+    their parallelism from processes (Dask) instead. On an idle multi-core machine, set
+    ``HEPING_SD_THREADS`` (or ``Model.threads``) to the number of cores.
+    """
+    configured = os.environ.get("HEPING_SD_THREADS", "1")
     try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
+        return max(1, int(configured))
+    except ValueError:
+        return 1
 
 
 def _chunks(n: int, threads: int) -> list[tuple[int, int]]:
-    """Split ``n`` runs into at most ``threads`` contiguous chunks of ``_MIN_CHUNK`` or more.
+    """Split ``n`` runs into contiguous chunks of at least ``_MIN_CHUNK`` runs.
 
     Runs are independent, and numpy releases the GIL inside its loops, so chunks integrate
     in parallel threads; each run's arithmetic is the same as in a single chunk.
