@@ -512,8 +512,9 @@ def _keep_freed_memory() -> None:
     Each Euler step allocates and frees hundreds of run-sized temporaries (80 kB at
     10,000 runs). glibc's default returns the top of the heap to the kernel as soon as
     128 kB are free, so the next step page-faults the same memory back in: measured 3×
-    slower per operation in a micro-benchmark of that pattern, 20–30 % of a whole step. Raising the trim threshold keeps
-    the memory for reuse, and the mmap threshold lets output buffers be reused from one
+    slower per operation in a micro-benchmark of that pattern, 20–30 % of a whole step.
+    Raising the trim threshold keeps the memory for reuse, and the mmap threshold lets
+    output buffers be reused from one
     run (or chunk of a sweep) to the next; peak memory is unchanged. Process-wide and
     harmless elsewhere; skipped where glibc is not the C library.
     """
