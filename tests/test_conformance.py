@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import _test_models_dir
 
 from sim.engine.conformance import PASSING_PATTERN, discover, render, run_case
-from tests.conftest import _test_models_dir
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "conformance.md"
 _FOUND = _test_models_dir()

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from engine_helpers import assert_same_as_pysd, pysd_reference, pysd_run
 
 from sim.commands.bench import draw_params
 from sim.engine import load_model
 from sim.resources import model_path
-from tests.engine_helpers import assert_same_as_pysd, pysd_reference, pysd_run
 
 # Models with the constructs the Heping model uses: stocks, lookups (named and inline),
 # SMOOTH/DELAY/TREND, IF THEN ELSE, MIN/MAX, XIDZ/ZIDZ, STEP/RAMP/PULSE.
