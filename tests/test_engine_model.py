@@ -111,7 +111,7 @@ def test_unsupported_function_names_function_and_element(tmp_path):
     with pytest.raises(InputError) as err:
         load_model(path)
     text = err.value.one_line()
-    assert "GET_TIME_VALUE" in text and ": x:" in text
+    assert "GET TIME VALUE" in text and ": x:" in text
 
 
 def test_missing_file_is_input_error(tmp_path):

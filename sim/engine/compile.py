@@ -139,7 +139,6 @@ class Stateful:
     index: int
     kind: str
     element: str
-    n_states: int = 1
     init_lines: list[str] = field(default_factory=list)
     init_deps: set[str] = field(default_factory=set)
     output: str = ""
@@ -147,7 +146,6 @@ class Stateful:
     update_lines: list[str] = field(default_factory=list)
     commit_lines: list[str] = field(default_factory=list)
     update_deps: set[str] = field(default_factory=set)
-    first_state: int = 0
     static: bool = False  # INITIAL: fixed after initialisation
 
 
@@ -666,7 +664,7 @@ class Compiler:
         if len(node.arguments) != count:
             raise self._error(
                 ctx.element.name,
-                f"function {name.upper()} takes {count} arguments, got {len(node.arguments)}",
+                f"function {_vensim(name)} takes {count} arguments, got {len(node.arguments)}",
             )
         return [self._expr(a, ctx) for a in node.arguments]
 
@@ -713,7 +711,7 @@ class Compiler:
             raise self._error(ctx.element.name, "ELMCOUNT needs a subscript range")
         raise self._error(
             ctx.element.name,
-            f"unsupported function {name.upper()}",
+            f"unsupported function {_vensim(name)}",
             "a function listed in docs/conformance.md",
         )
 
@@ -808,7 +806,6 @@ class Compiler:
         kind = type(node).__name__.replace("Structure", "").upper()
         st = Stateful(index=len(self.statefuls), kind=kind, element=ctx.element.name)
         self.statefuls.append(st)
-        st.first_state = self.n_states
         init_deps, run_deps = st.init_deps, st.update_deps
         if isinstance(node, ae.IntegStructure):
             s = self._alloc(st, 1)
@@ -935,9 +932,9 @@ class Compiler:
             st.commit_lines = [f"s{s} = n{s}"]
 
     def _alloc(self, st: Stateful, count: int) -> int:
+        """Reserve ``count`` state slots (s0, s1, …) for ``st``; returns the first."""
         first = self.n_states
         self.n_states += count
-        st.n_states = count
         return first
 
     # ----------------------------------------------------------------- ordering
@@ -1005,7 +1002,7 @@ class Compiler:
 
 def _describe(node) -> str:
     if isinstance(node, ae.CallStructure):
-        return f"function {node.function.reference.upper()}"
+        return f"function {_vensim(node.function.reference)}"
     name = type(node).__name__.replace("Structure", "")
     return {
         "GetConstants": "GET XLS/DIRECT CONSTANTS",
@@ -1015,3 +1012,8 @@ def _describe(node) -> str:
         "AllocateByPriority": "function ALLOCATE BY PRIORITY",
         "Data": "data series",
     }.get(name, name)
+
+
+def _vensim(name: str) -> str:
+    """A PySD function name as Vensim writes it: ``get_time_value`` → ``GET TIME VALUE``."""
+    return name.replace("_", " ").upper()

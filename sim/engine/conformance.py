@@ -195,6 +195,12 @@ def render(results: list[CaseResult]) -> str:
         f"**Passing: {passed}** · unsupported: {unsupported} · failing: {failed} · "
         f"total: {len(results)}",
         "",
+        "## What the engine supports",
+        "",
+        SUPPORTED,
+        "",
+        "## Every case",
+        "",
         "| case | result | reason |",
         "| --- | --- | --- |",
     ]
@@ -203,6 +209,23 @@ def render(results: list[CaseResult]) -> str:
         lines.append(f"| `{r.case}` | {r.status} | {reason} |")
     return "\n".join(lines) + "\n"
 
+
+SUPPORTED = """\
+Arithmetic (`+ - * / ^`, unary minus), comparisons (`= <> < <= > >=`), `:AND:`, `:OR:`,
+`:NOT:`; MIN, MAX, ABS, EXP, LN, LOG, SQRT, SIN, COS, TAN, ARCSIN, ARCCOS, ARCTAN, SINH,
+COSH, TANH, INTEGER, MODULO, QUANTUM, POWER, PI, IF THEN ELSE, XIDZ, ZIDZ; STEP, RAMP, PULSE,
+PULSE TRAIN; lookups (named, WITH LOOKUP, inline) holding their end values outside the
+table; INTEG; SMOOTH, SMOOTHI, SMOOTH3, SMOOTH3I, SMOOTH N; DELAY1, DELAY1I, DELAY3, DELAY3I,
+DELAY N, DELAY FIXED; TREND, FORECAST; INITIAL, ACTIVE INITIAL, SAMPLE IF TRUE; GAME (passes
+its input through, as PySD does); TIME, TIME STEP, INITIAL TIME, FINAL TIME, SAVEPER (constant
+in time). Subscripts: ranges and sub-ranges, element-by-element and partial definitions,
+:EXCEPT:, simple mappings, transposition, SUM/PROD/VMIN/VMAX over `range!`, ELMCOUNT,
+subscripted stocks, flows, lookups and delays.
+
+Not supported (a clear `InputError` at load time): macros, data variables and GET XLS/DIRECT
+functions, external subscript ranges, ALLOCATE AVAILABLE/BY PRIORITY, VECTOR SELECT/SORT/RANK/
+REORDER, INVERT MATRIX, GET TIME VALUE, control variables that change in time, and delays too
+short for their order in some runs of a batch only."""
 
 PASSING_PATTERN = re.compile(r"\*\*Passing: (\d+)\*\*")
 
