@@ -83,10 +83,12 @@ def load_model(path: str | Path) -> Model:
 class _Program:
     """Generated and compiled functions for one set of requested outputs."""
 
-    step: object
+    step: object  # at a save time: returns the recorded values
+    advance: object  # between save times: only what the states need
     outputs: tuple[str, ...]
     recorded: tuple[str, ...]  # the dynamic outputs, copied at each save
-    n_evaluated: int
+    n_evaluated: int  # variables evaluated by step
+    n_evaluated_advancing: int  # variables evaluated by advance
     source: str
 
 
@@ -186,9 +188,18 @@ class Model:
         """Names of the stocks (INTEG elements)."""
         return [n for n, e in self._names.items() if e.kind == "stock"]
 
-    def evaluated_per_step(self, return_columns: Sequence[str] | None = None) -> int:
-        """How many variables one Euler step evaluates (computed values + state updates)."""
-        return self._program(self._resolve_outputs(return_columns)).n_evaluated
+    def evaluated_per_step(self, return_columns: Sequence[str] | None = None) -> float:
+        """Variables one Euler step evaluates (computed values + state updates), on average.
+
+        A step at a save time computes every requested variable; a step between save times
+        only what the states need. The average is over the steps of a default run.
+        """
+        program = self._program(self._resolve_outputs(return_columns))
+        initial, final, dt, saveper = self._time_grid({}, 1)
+        n_steps, save = _schedule(initial, final, dt, saveper)
+        saving = int(save[:n_steps].sum())
+        total = saving * program.n_evaluated + (n_steps - saving) * program.n_evaluated_advancing
+        return total / max(n_steps, 1)
 
     # -------------------------------------------------------------- internals
     def _resolve(self, name: str) -> str:
@@ -297,52 +308,80 @@ class Model:
         if program is not None:
             return program
         plan = self._plan
-        dynamic = plan.dynamic_needed(list(outputs))
-        used: set[str] = set(outputs)
-        for name in dynamic:
-            used |= plan.elements[name].run_deps
-        for st in plan.statefuls:
-            if not st.static:
-                used |= st.update_deps
-        lines = ["def step(t, dt, N, c, s, update):"]
-        for name in used:
-            info = plan.elements[name]
-            if info.static:
-                lines.append(f"    v{info.slot} = c[{info.slot}]")
-        body = " ".join(plan.elements[name].run_code for name in dynamic)
-        body += " ".join(line for st in plan.statefuls for line in st.update_lines)
-        offset = len(plan.elements)
-        for k in sorted({int(h) for h in re.findall(r"\bh(\d+)\b", body)}):
-            lines.append(f"    h{k} = c[{offset + k}]")
-        if plan.n_states:
-            states = ", ".join(f"s{k}" for k in range(plan.n_states))
-            lines.append(f"    {states}{',' if plan.n_states == 1 else ''} = s")
-        for name in dynamic:
-            info = plan.elements[name]
-            lines.append(f"    v{info.slot} = {info.run_code}")
-        recorded = [o for o in outputs if not plan.elements[o].static]
-        record = ", ".join(f"v{plan.elements[o].slot}" for o in recorded)
-        lines.append(f"    record = ({record}{',' if len(recorded) == 1 else ''})")
-        lines.append("    if update:")
-        moving = [st for st in plan.statefuls if not st.static]
-        for st in moving:
-            lines += [f"        {line}" for line in st.update_lines]
-        for st in moving:
-            lines += [f"        {line}" for line in st.commit_lines]
-        lines.append("        pass")
-        if plan.n_states:
-            lines.append(f"        s[:] = [{', '.join(f's{k}' for k in range(plan.n_states))}]")
-        lines.append("    return record")
-        source = "\n".join(lines) + "\n"
-        # A stock's value is its state: reading it is not an evaluation (its update is).
-        aliases = {f"s{k}" for k in range(plan.n_states)}
-        computed = [d for d in dynamic if plan.elements[d].run_code not in aliases]
-        n_evaluated = len(computed) + len(moving)
+        recorded = tuple(o for o in outputs if not plan.elements[o].static)
+        saving, n_saving = self._step_source("step", plan.dynamic_needed(list(outputs)), recorded)
+        advancing, n_advancing = self._step_source("advance", plan.dynamic_needed([]), None)
         program = _Program(
-            self._exec(source, "step"), outputs, tuple(recorded), n_evaluated, source
+            step=self._exec(saving, "step"),
+            advance=self._exec(advancing, "advance"),
+            outputs=outputs,
+            recorded=recorded,
+            n_evaluated=n_saving,
+            n_evaluated_advancing=n_advancing,
+            source=saving + "\n" + advancing,
         )
         self._programs[outputs] = program
         return program
+
+    def _step_source(self, name: str, dynamic: list[str], recorded: tuple[str, ...] | None):
+        """Source of one Euler step, and how many variables it evaluates.
+
+        With ``recorded`` (a save time) the step returns those values and updates the states
+        only if asked (not after the last save). Without (``advance``), it computes only what
+        the states need and always updates them, dropping each value after its last use so
+        that its memory is reused while still in cache.
+        """
+        plan = self._plan
+        moving = [st for st in plan.statefuls if not st.static]
+        used: set[str] = set(recorded or ())
+        for element in dynamic:
+            used |= plan.elements[element].run_deps
+        for st in moving:
+            used |= st.update_deps
+        head = [f"def {name}(t, dt, N, c, s, update):"]
+        for element in sorted(used, key=lambda e: plan.elements[e].slot):
+            info = plan.elements[element]
+            if info.static:
+                head.append(f"    v{info.slot} = c[{info.slot}]")
+        body = [f"v{plan.elements[e].slot} = {plan.elements[e].run_code}" for e in dynamic]
+        updates = [line for st in moving for line in st.update_lines]
+        commits = [line for st in moving for line in st.commit_lines]
+        if plan.n_states:
+            commits.append(f"s[:] = [{', '.join(f's{k}' for k in range(plan.n_states))}]")
+        text = " ".join(body + updates)
+        offset = len(plan.elements)
+        for k in sorted({int(h) for h in re.findall(r"\bh(\d+)\b", text)}):
+            head.append(f"    h{k} = c[{offset + k}]")
+        if plan.n_states:
+            states = ", ".join(f"s{k}" for k in range(plan.n_states))
+            head.append(f"    {states}{',' if plan.n_states == 1 else ''} = s")
+        if recorded is not None:
+            values = ", ".join(f"v{plan.elements[o].slot}" for o in recorded)
+            lines = head + [f"    {line}" for line in body]
+            lines.append(f"    record = ({values}{',' if len(recorded) == 1 else ''})")
+            lines.append("    if update:")
+            lines += [f"        {line}" for line in [*updates, *commits, "pass"]]
+            lines.append("    return record")
+        else:
+            statements = body + updates
+            assigned = {f"v{plan.elements[e].slot}" for e in dynamic}
+            last_use: dict[str, int] = {}
+            for i, statement in enumerate(statements):
+                for token in re.findall(r"\bv\d+\b", statement.split(" = ", 1)[1]):
+                    if token in assigned:
+                        last_use[token] = i
+            lines = list(head)
+            for i, statement in enumerate(statements):
+                lines.append(f"    {statement}")
+                dead = sorted(v for v, last in last_use.items() if last == i)
+                if dead:
+                    lines.append(f"    del {', '.join(dead)}")
+            lines += [f"    {line}" for line in commits]
+            lines.append("    return None")
+        # A stock's value is its state: reading it is not an evaluation (its update is).
+        aliases = {f"s{k}" for k in range(plan.n_states)}
+        computed = [e for e in dynamic if plan.elements[e].run_code not in aliases]
+        return "\n".join(lines) + "\n", len(computed) + len(moving)
 
     def _exec(self, source: str, name: str):
         # The source is made only of compiler-made identifiers, float literals and fixed
@@ -436,16 +475,17 @@ class Model:
             target[rows] = np.broadcast_to(values[info.slot], (n, *info.shape))
         recorded = [buffers[name] for name in program.recorded]
         times: list[float] = []
-        step = program.step
+        step, advance = program.step, program.advance
         t = initial
         for k in range(n_steps + 1):
             running = k < n_steps
-            if save[k] or running:
+            if save[k]:
                 record = step(t, dt, n, values, states, running)
-                if save[k]:
-                    for buffer, value in zip(recorded, record, strict=True):
-                        buffer[len(times), rows] = value
-                    times.append(t)
+                for buffer, value in zip(recorded, record, strict=True):
+                    buffer[len(times), rows] = value
+                times.append(t)
+            elif running:
+                advance(t, dt, n, values, states, True)
             t = t + dt
         return times
 
