@@ -26,6 +26,8 @@ ALLOWED_NAMES = {
     "initialize",
     "step",
     "controls",
+    "advance",
+    "del",
     "t",
     "dt",
     "N",
