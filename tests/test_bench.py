@@ -9,8 +9,9 @@ import sys
 import pytest
 
 
-def test_bench_json_shape(test_models_dir):
-    model = test_models_dir / "samples/teacup/teacup.mdl"
+def test_bench_json_shape(test_models_dir, tmp_path):
+    model = tmp_path / "teacup.mdl"
+    model.write_bytes((test_models_dir / "samples/teacup/teacup.mdl").read_bytes())
     result = subprocess.run(
         [
             sys.executable,
@@ -39,6 +40,8 @@ def test_bench_json_shape(test_models_dir):
     expected_ratio = figures["pysd_ms_per_run"] * 1e3 / figures["batched_us_per_run"]
     assert figures["ratio"] == pytest.approx(expected_ratio, rel=1e-9)
     assert 0 < figures["peak_rss_mb"] < 2048
+    # PySD translated a copy: nothing was written beside the model
+    assert [p.name for p in tmp_path.iterdir()] == ["teacup.mdl"]
 
 
 def test_bench_refuses_too_few_pysd_runs(test_models_dir):
