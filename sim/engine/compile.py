@@ -208,9 +208,15 @@ class _Context:
     """Where an expression is being compiled: its element, subscripts and mode."""
 
     def __init__(
-        self, element: ElementInfo, local_dims: tuple[str, ...], mode: str, hoist: bool = False
+        self,
+        element: ElementInfo,
+        local_dims: tuple[str, ...],
+        mode: str,
+        hoist: bool = False,
+        scope: dict[str, str] | None = None,
     ):
         self.element = element
+        self.scope = scope  # inside a macro copy: its names → the copy's elements
         self.local_dims = local_dims
         self.mode = mode  # "run" or "init"
         self.hoist = hoist and mode == "run"  # move time-invariant parts to initialisation
@@ -243,15 +249,11 @@ class Compiler:
         self.static_hint = static
         self.hoisted: list[str] = []
         sections = abstract_model.sections
-        if len(sections) > 1:
-            macro = next(s for s in sections if s.type != "main")
-            raise InputError(
-                f"macros are not supported (macro '{macro.name}')",
-                file=self.path,
-                key=macro.name,
-                expected="a model without :MACRO: definitions",
-            )
-        self.section = sections[0]
+        self.section = next(s for s in sections if s.type == "main")
+        # Macros are inlined: each call gets its own copy of the macro's elements.
+        self.macros = {s.name: s for s in sections if s.type == "macro"}
+        self._macro_calls: dict[int, str] = {}
+        self._macro_copies = 0
         for sub in self.section.subscripts:
             if isinstance(sub.subscripts, dict):
                 raise InputError(
@@ -350,7 +352,9 @@ class Compiler:
             source_path=self.path,
         )
 
-    def _compile_element(self, element: am.AbstractElement, info: ElementInfo) -> None:
+    def _compile_element(
+        self, element: am.AbstractElement, info: ElementInfo, scope: dict[str, str] | None = None
+    ) -> None:
         components = [
             c
             for c in element.components
@@ -364,7 +368,7 @@ class Compiler:
             local_dims = tuple(s for s in lhs if s in self.ranges)
             hoist = self.static_hint is not None and info.py_name not in self.static_hint
             for mode in ("run", "init"):
-                ctx = _Context(info, local_dims, mode, hoist)
+                ctx = _Context(info, local_dims, mode, hoist, scope)
                 expr = self._expr(component.ast, ctx)
                 code = self._conform(expr, local_dims, ctx)
                 parts[mode].append((code, lhs, excepts, local_dims))
@@ -517,7 +521,7 @@ class Compiler:
         if ref == "time":
             ctx.uses_time = True
             return Expr("t")
-        py_name = self.namespace.cleanspace.get(ref)
+        py_name = self._lookup_name(ref, ctx)
         if py_name is None:
             return self._subscript_as_number(ref, ctx)
         target = self.elements[py_name]
@@ -528,6 +532,73 @@ class Compiler:
         subs = list(node.subscripts.subscripts) if node.subscripts else None
         invariant = self.static_hint is not None and py_name in self.static_hint
         return self._select(Expr(code, target.dims, invariant=invariant), target, subs, ctx)
+
+    def _lookup_name(self, ref: str, ctx: _Context) -> str | None:
+        """The element a name refers to: inside a macro copy its own names come first."""
+        if ctx.scope is not None and ref in ctx.scope:
+            return ctx.scope[ref]
+        return self.namespace.cleanspace.get(ref)
+
+    def _macro_call(self, node: ae.CallStructure, ctx: _Context) -> Expr:
+        """Inline a macro: a copy of its elements, its parameters bound to the arguments."""
+        name = node.function.reference
+        result = self._macro_calls.get(id(node))
+        if result is None:
+            result = self._inline_macro(node, self.macros[name], ctx)
+            self._macro_calls[id(node)] = result
+        ctx.deps.add(result)
+        invariant = self.static_hint is not None and result in self.static_hint
+        return Expr(f"v{list(self.elements).index(result)}", (), invariant=invariant)
+
+    def _inline_macro(self, node: ae.CallStructure, section, ctx: _Context) -> str:
+        if len(node.arguments) != len(section.params):
+            raise self._error(
+                ctx.element.name,
+                f"macro {_vensim(section.name)} takes {len(section.params)} arguments",
+            )
+        if ctx.local_dims:
+            raise self._error(ctx.element.name, "subscripted macro calls are not supported")
+        copy = self._macro_copies
+        self._macro_copies += 1  # before compiling: the macro may call macros itself
+        label = f"{_vensim(section.name)} #{copy}"
+        scope: dict[str, str] = {}
+
+        def declare(name: str) -> ElementInfo:
+            clean = name.lower().replace(" ", "_")
+            info = ElementInfo(
+                name=f"{label}: {name}",
+                py_name=f"__macro{copy}_{len(scope)}",
+                units="",
+                documentation="",
+                dims=(),
+                coords={},
+                kind="macro",
+            )
+            scope[clean] = info.py_name
+            self.elements[info.py_name] = info
+            return info
+
+        params = [declare(param) for param in section.params]
+        elements = [e for e in section.elements if e.components]
+        copies = [declare(element.name) for element in elements]
+        for info, argument in zip(params, node.arguments, strict=True):
+            for mode in ("run", "init"):  # the argument is an expression of the caller
+                hoist = self.static_hint is not None and info.py_name not in self.static_hint
+                arg_ctx = _Context(info, (), mode, hoist, ctx.scope)
+                code = self._conform(self._expr(argument, arg_ctx), (), arg_ctx)
+                setattr(info, f"{mode}_code", code)
+                getattr(info, f"{mode}_deps").update(arg_ctx.deps)
+                info.uses_time |= arg_ctx.uses_time
+        for element, info in zip(elements, copies, strict=True):
+            if any(c.subscripts[0] for c in element.components):
+                raise self._error(label, "subscripts inside macros are not supported")
+            if any(isinstance(c, am.AbstractLookup) for c in element.components):
+                raise self._error(label, "lookups inside macros are not supported")
+            self._compile_element(element, info, scope)
+        result = scope.get(section.name)
+        if result is None:
+            raise self._error(label, "the macro defines no variable named like itself")
+        return result
 
     def _select(self, expr: Expr, target: ElementInfo, subs, ctx: _Context) -> Expr:
         """Pick elements/sub-ranges of a referenced variable and name its axes."""
@@ -670,7 +741,9 @@ class Compiler:
 
     def _call(self, node: ae.CallStructure, ctx: _Context) -> Expr:
         name = node.function.reference
-        py_name = self.namespace.cleanspace.get(name)
+        if name in self.macros and (ctx.scope is None or name not in ctx.scope):
+            return self._macro_call(node, ctx)
+        py_name = self._lookup_name(name, ctx)
         if py_name is not None and self.elements[py_name].kind == "lookup":
             return self._lookup_call(node, py_name, ctx)
         if name in _UNARY_FUNCTIONS:
@@ -792,7 +865,7 @@ class Compiler:
         ``hoist`` only for arguments used in the state update alone: a stateful's output is
         also read during initialisation, before hoisted values exist.
         """
-        sub_ctx = _Context(ctx.element, ctx.local_dims, mode, ctx.hoist and hoist)
+        sub_ctx = _Context(ctx.element, ctx.local_dims, mode, ctx.hoist and hoist, ctx.scope)
         expr = self._hoist(self._expr(node, sub_ctx), sub_ctx)
         deps |= sub_ctx.deps
         ctx.uses_time |= sub_ctx.uses_time

@@ -220,9 +220,10 @@ DELAY N, DELAY FIXED; TREND, FORECAST; INITIAL, ACTIVE INITIAL, SAMPLE IF TRUE; 
 its input through, as PySD does); TIME, TIME STEP, INITIAL TIME, FINAL TIME, SAVEPER (constant
 in time). Subscripts: ranges and sub-ranges, element-by-element and partial definitions,
 :EXCEPT:, simple mappings, transposition, SUM/PROD/VMIN/VMAX over `range!`, ELMCOUNT,
-subscripted stocks, flows, lookups and delays.
+subscripted stocks, flows, lookups and delays. Macros (inlined: each call gets its own copy of
+the macro's variables; not inside subscripted equations).
 
-Not supported (a clear `InputError` at load time): macros, data variables and GET XLS/DIRECT
+Not supported (a clear `InputError` at load time): data variables and GET XLS/DIRECT
 functions, external subscript ranges, ALLOCATE AVAILABLE/BY PRIORITY, VECTOR SELECT/SORT/RANK/
 REORDER, INVERT MATRIX, GET TIME VALUE, control variables that change in time, and delays too
 short for their order in some runs of a batch only."""

@@ -104,7 +104,9 @@ class Model:
         self._plan = plan
         self.path = plan.source_path
         self.sha256 = sha256_file(plan.source_path)
-        self._names = {e.py_name: e for e in plan.elements.values() if e.kind != "lookup"}
+        # lookups are functions, and macro copies are internal (as in PySD's output)
+        internal = ("lookup", "macro")
+        self._names = {e.py_name: e for e in plan.elements.values() if e.kind not in internal}
         self._aliases = {}
         for e in self._names.values():
             self._aliases[_clean(e.name)] = e.py_name
