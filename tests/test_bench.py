@@ -53,3 +53,21 @@ def test_bench_refuses_too_few_pysd_runs(test_models_dir):
         timeout=300,
     )
     assert result.returncode == 2 and "--pysd-runs" in result.stderr
+
+
+@pytest.mark.slow
+def test_100k_runs_of_the_heping_targets_fit_in_2_gb():
+    import os
+    from pathlib import Path
+
+    from sim.commands.bench import peak_memory_mb
+    from sim.resources import model_path
+
+    override = os.environ.get("HEPING_MODEL")
+    try:
+        path = Path(override) if override else model_path()
+    except FileNotFoundError:
+        pytest.skip("model/heping.mdl is not in this checkout yet")
+    if not path.is_file():
+        pytest.skip("model/heping.mdl is not in this checkout yet")
+    assert peak_memory_mb(path, 100_000) < 2048
