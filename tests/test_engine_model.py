@@ -138,3 +138,8 @@ def test_threaded_chunks_equal_one_chunk(teacup):
     finally:
         teacup.threads = default
     np.testing.assert_array_equal(single, chunked)
+
+
+def test_non_numeric_parameter_is_input_error(teacup):
+    with pytest.raises(InputError, match="not numeric"):
+        teacup.run({"room_temperature": "warm"})

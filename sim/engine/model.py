@@ -248,7 +248,12 @@ class Model:
                     expected="one of the model's constants",
                     suggestions=nearest(key, self.constants),
                 )
-            array = np.asarray(value, dtype=float)
+            try:
+                array = np.asarray(value, dtype=float)
+            except (TypeError, ValueError) as err:
+                raise InputError(
+                    "parameter is not numeric", key=key, expected="a number or numbers"
+                ) from err
             if array.ndim > 1 or (array.ndim == 1 and len(array) != n):
                 raise InputError(
                     f"parameter has shape {array.shape}, not a scalar or length n={n}",
