@@ -15,7 +15,9 @@ from collections.abc import Sequence
 
 from sim.errors import EXIT_BAD_INPUT, InputError
 
-COMMANDS: dict[str, tuple[str, str]] = {}
+COMMANDS: dict[str, tuple[str, str]] = {
+    "bench": ("sim.commands.bench", "batched engine against PySD on the same model"),
+}
 
 
 def _version() -> str:
