@@ -34,12 +34,36 @@ class BatchModel(Protocol):
     ) -> xr.Dataset: ...
 
 
-def model_constants(model: Any) -> dict[str, float]:
-    """The model's constants and their values (PySD python-safe names)."""
-    constants = getattr(model, "constants", None)
-    if constants is None:
-        raise TypeError(f"{type(model).__name__} does not expose its constants")
-    return {str(k): float(v) for k, v in dict(constants).items()}
+def model_constants(model: Any) -> list[str]:
+    """Names of the constants a run can set (PySD python-safe names)."""
+    return [str(name) for name in model.constants]
+
+
+def constant_values(model: BatchModel, names: Sequence[str]) -> dict[str, float]:
+    """The model's own values of some constants, read from one short run.
+
+    The engine exposes constants by name only; a run returning just these columns is cheap
+    (constants are computed once, before the time loop).
+
+    Raises
+    ------
+    InputError
+        For a subscripted constant, which cannot take one value per case here.
+    """
+    if not names:
+        return {}
+    ds = model.run(None, 1, return_columns=list(names))
+    values = {}
+    for name in names:
+        first = ds[name].isel(run=0, time=0)
+        if first.ndim:
+            raise InputError(
+                "a subscripted constant cannot be set per scenario or ensemble member",
+                key=name,
+                expected="a scalar constant",
+            )
+        values[name] = float(first)
+    return values
 
 
 def lever_params(levers: Mapping[str, float], catalogue: LeverCatalogue) -> dict[str, float]:
@@ -56,6 +80,7 @@ def simulate_cases(
     run: RunSettings | None = None,
     return_columns: Sequence[str] | None = None,
     case_dim: str = "case",
+    defaults: Mapping[str, float] | None = None,
 ) -> xr.Dataset:
     """Run every case (× every ensemble member) in one engine call.
 
@@ -78,6 +103,9 @@ def simulate_cases(
         Variables to keep (all when ``None``).
     case_dim
         Name of the case dimension in the result (``scenario``, ``run``…).
+    defaults
+        The model's own values of constants, where already known (the others are read
+        from the model when a case leaves them unset).
 
     Returns
     -------
@@ -88,20 +116,26 @@ def simulate_cases(
     if n_cases <= 0:
         raise ValueError("no cases to run")
     members = _ensemble_size(ensemble)
-    defaults: dict[str, float] | None = None
+    case_values = {
+        name: np.asarray(values, dtype=float).reshape(n_cases) for name, values in columns.items()
+    }
+    defaults = dict(defaults or {})
+    unset = [
+        name
+        for name, values in case_values.items()
+        if np.isnan(values).any() and not (ensemble and name in ensemble) and name not in defaults
+    ]
+    defaults.update(constant_values(model, unset))
     params: dict[str, Any] = {}
     for name in dict.fromkeys([*(ensemble or {}), *columns]):
         if ensemble and name in ensemble:
             member_values = np.asarray(ensemble[name], dtype=float).reshape(1, members)
         else:
-            if defaults is None:
-                defaults = model_constants(model)
-            member_values = np.full((1, members), defaults[name])
+            member_values = np.full((1, members), defaults.get(name, np.nan))
         grid = np.repeat(member_values, n_cases, axis=0)
-        if name in columns:
-            case_values = np.asarray(columns[name], dtype=float).reshape(n_cases)
-            given = ~np.isnan(case_values)
-            grid[given, :] = case_values[given, None]
+        if name in case_values:
+            given = ~np.isnan(case_values[name])
+            grid[given, :] = case_values[name][given, None]
         flat = grid.reshape(-1)  # case-major: run r is case r // M, member r % M
         params[name] = float(flat[0]) if np.all(flat == flat[0]) else flat
 
@@ -209,6 +243,8 @@ def run_scenarios(
     if ensemble:
         _check_ensemble(ensemble, constants, catalogue)
 
+    overridden = list(dict.fromkeys(p for s in scenarios for p in s.parameters))
+    defaults = constant_values(model, overridden)
     cases = [{**lever_params(s.levers, catalogue), **s.parameters} for s in scenarios]
     names = dict.fromkeys(name for case in cases for name in case)
     columns = {name: [case.get(name, np.nan) for case in cases] for name in names}
@@ -220,6 +256,7 @@ def run_scenarios(
         run=run,
         return_columns=return_columns,
         case_dim="scenario",
+        defaults=defaults,
     )
     coords: dict[str, Any] = {
         "scenario": [s.name for s in scenarios],
@@ -232,11 +269,10 @@ def run_scenarios(
             [s.levers[key] for s in scenarios],
             {"units": lever.unit, "long_name": lever.name_en, "long_name_zh": lever.name_zh},
         )
-    overridden = dict.fromkeys(p for s in scenarios for p in s.parameters)
     for name in overridden:
         coords[f"parameter_{name}"] = (
             "scenario",
-            [s.parameters.get(name, constants[name]) for s in scenarios],
+            [s.parameters.get(name, defaults[name]) for s in scenarios],
         )
     ds = ds.assign_coords(coords)
     if ensemble is not None:
@@ -249,7 +285,7 @@ def run_scenarios(
 
 
 def _check_ensemble(
-    ensemble: Mapping[str, Any], constants: Mapping[str, float], catalogue: LeverCatalogue
+    ensemble: Mapping[str, Any], constants: Sequence[str], catalogue: LeverCatalogue
 ) -> None:
     lever_constants = {lever.constant: key for key, lever in catalogue.items()}
     for name in ensemble:

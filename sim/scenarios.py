@@ -57,8 +57,8 @@ SCENARIO_KEYS = (
     "run",
 )
 RUN_KEYS = ("final_time", "time_step", "saveper")
-_NAME_RE = re.compile(r"^\w[\w.-]{0,63}$")
-_PYTHON_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_NAME_RE = re.compile(r"\w[\w.-]{0,63}")
+_PYTHON_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 # --------------------------------------------------------------------------- lever catalogue
@@ -152,7 +152,7 @@ def load_levers(path: str | Path | None = None) -> LeverCatalogue:
                 expected=f"a value in [{low:g}, {high:g}]",
             )
         constant = as_string(entry["constant"], file=path, key=f"{where}.constant")
-        if not _PYTHON_NAME_RE.match(constant):
+        if not _PYTHON_NAME_RE.fullmatch(constant):
             raise InputError(
                 "not a PySD python-safe name",
                 file=path,
@@ -325,7 +325,7 @@ def _build(
     if "name" not in data:
         raise InputError("missing", file=file, key="name", expected='name = "<scenario name>"')
     name = as_string(data["name"], file=file, key="name")
-    if not _NAME_RE.match(name):
+    if not _NAME_RE.fullmatch(name):
         raise InputError(
             f"invalid scenario name {name!r}",
             file=file,
@@ -414,7 +414,7 @@ def _parameters(
     parameters = {}
     for key, value in table.items():
         where = f"parameters.{key}"
-        if not _PYTHON_NAME_RE.match(key):
+        if not _PYTHON_NAME_RE.fullmatch(key):
             raise InputError(
                 "not a PySD python-safe name", file=file, key=where, expected="a model constant"
             )

@@ -54,7 +54,7 @@ class FakeModel:
     """Closed-form model with the engine's ``run`` signature; counts its calls."""
 
     def __init__(self, final_time: float = 2025.0, time_step: float = 0.25, saveper: float = 1.0):
-        self.constants = dict(CONSTANTS)
+        self.constants = list(CONSTANTS)
         self.final_time = final_time
         self.time_step = time_step
         self.saveper = saveper
@@ -72,12 +72,12 @@ class FakeModel:
     ) -> xr.Dataset:
         params = dict(params or {})
         n = 1 if n is None else int(n)
-        unknown = set(params) - set(self.constants)
+        unknown = set(params) - set(CONSTANTS)
         if unknown:
             raise KeyError(f"unknown constants {sorted(unknown)}")
         self.calls.append({"n": n, "params": params, "return_columns": return_columns})
         values = {}
-        for name, default in self.constants.items():
+        for name, default in CONSTANTS.items():
             value = np.asarray(params.get(name, default), dtype=float)
             if value.ndim and value.shape != (n,):
                 raise ValueError(f"{name}: expected a scalar or {n} values, got {value.shape}")
@@ -106,15 +106,17 @@ class FakeModel:
             "gdp_total": gdp_total,
             "unstable_quantity": unstable,
         }
+        data.update(values)  # constants are variables too, constant in time
+        labels = {**VARIABLES, **{name: ("", name, "") for name in CONSTANTS}}
         columns = list(VARIABLES) if return_columns is None else list(return_columns)
         return xr.Dataset(
             {
                 name: xr.Variable(
                     ("run", "time"),
                     np.broadcast_to(data[name], (n, time.size)).copy(),
-                    dict(zip(("units", "long_name", "long_name_zh"), VARIABLES[name], strict=True)),
+                    dict(zip(("units", "long_name", "long_name_zh"), labels[name], strict=True)),
                 )
                 for name in columns
             },
-            coords={"time": time},
+            coords={"run": np.arange(n), "time": time},
         )
