@@ -21,7 +21,7 @@ from sim.errors import InputError
 from sim.fileio import atomic_path, sha256_file
 from sim.scenarios import Scenario
 
-NETCDF_ENGINE = "h5netcdf"  # a declared dependency; netCDF4 reads its files too
+NETCDF_ENGINE = "netcdf4"  # h5netcdf alone cannot write without h5py, which is not installed
 NO_SEED = "none"
 """The ``seed`` attr of results that drew no random numbers."""
 

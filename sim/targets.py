@@ -303,6 +303,7 @@ def evaluate(
             "target_name_zh": ("target", [t.name_zh for t in chosen]),
             "target_unit": ("target", [t.unit for t in chosen]),
             "comparison": ("target", [t.comparison for t in chosen]),
+            "target_kind": ("target", [t.kind for t in chosen]),
             "period": ("target", [t.period_text() for t in chosen]),
         },
     )

@@ -67,35 +67,39 @@ def _print_table(summary, evaluation, missing) -> None:
     from rich.table import Table
 
     console = Console()
-    names = {
-        str(k): (str(en), str(zh), str(unit), str(period), str(cmp))
-        for k, en, zh, unit, period, cmp in zip(
+    if not console.is_terminal:
+        console = Console(width=120)  # piped output: do not squeeze the table into 80 columns
+    labels = {
+        str(key): (str(en), str(zh), str(unit), str(period), str(cmp), str(kind))
+        for key, en, zh, unit, period, cmp, kind in zip(
             evaluation["target"].values,
             evaluation["target_name_en"].values,
             evaluation["target_name_zh"].values,
             evaluation["target_unit"].values,
             evaluation["period"].values,
             evaluation["comparison"].values,
+            evaluation["target_kind"].values,
             strict=True,
         )
     }
     for scenario, entry in summary["scenarios"].items():
         table = Table(
-            title=f"{scenario}: all targets met with probability {entry['all_met_probability']:.0%}"
+            title=f"{scenario}: every represented target met with probability "
+            f"{entry['all_met_probability']:.0%}"
         )
-        for column in ("target", "目标", "period", "value", "threshold", "met", "P(met)"):
-            table.add_column(
-                column, justify="right" if column in ("value", "threshold", "P(met)") else "left"
-            )
+        table.add_column("target")
+        table.add_column("目标")
+        table.add_column("period")
+        for column in ("value", "threshold", "met", "P(met)"):
+            table.add_column(column, justify="right")
         for key, result in entry["targets"].items():
-            en, zh, unit, period, cmp = names[key]
-            value = "n/a" if result["value"] is None else f"{result['value']:.4g}"
+            en, zh, unit, period, comparison, kind = labels[key]
             table.add_row(
                 en,
                 zh,
                 period,
-                f"{value} {unit}",
-                f"{cmp} {result['threshold']:.4g}",
+                _quantity(result["value"], unit, kind),
+                f"{comparison} {_quantity(result['threshold'], unit, kind)}",
                 "yes" if result["met"] else "no",
                 f"{result['probability']:.0%}",
             )
@@ -104,3 +108,11 @@ def _print_table(summary, evaluation, missing) -> None:
         console.print("Targets the model does not represent yet:")
         for target in missing:
             console.print(f"  {target.key} ({target.name_zh}): {target.reason}")
+
+
+def _quantity(value: float | None, unit: str, kind: str) -> str:
+    if value is None:
+        return "n/a"
+    if kind in ("growth", "share"):  # fractions by contract: 0.10 is 10 %
+        return f"{value:.1%}"
+    return f"{value:,.4g} {unit}"
