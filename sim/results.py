@@ -123,7 +123,6 @@ def check_finite(ds: xr.Dataset) -> None:
     value = var.values[tuple(index)]
     raise NonFiniteResultError(
         f"simulation produced {value} in variable '{name}' at {_position(ds, var, index)}",
-        key=name,
         expected="finite values: check the lever and parameter values of that run",
     )
 
