@@ -443,9 +443,9 @@ def run_sweep(
         chunk = chunk.assign_coords(
             run=np.arange(start, stop), **_lever_coords(sweep, catalogue, points[start:stop])
         )
+        check_finite(chunk)  # every saved time, before thinning to the target years
         if years is not None:
             chunk = _select_years(chunk, years, sweep)
-        check_finite(chunk)
         if template is None:
             template = chunk
             store = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -192,6 +193,19 @@ def test_non_finite_stops_the_sweep_naming_the_run(folder):
     with pytest.raises(NonFiniteResultError) as info:
         run_sweep(FakeModel(), sweep, LEVERS, TARGETS, keep="all")
     assert "'unstable_quantity' at run 0 (lever_hq_attraction=0.5), time 2022" in str(info.value)
+
+
+def test_keep_targets_still_checks_every_saved_time(folder):
+    (folder / "base.toml").write_text(
+        'name = "base"\n[parameters]\ninstability = 1.5\n', encoding="utf-8"
+    )
+    early = dataclasses.replace(
+        TARGETS["high_tech_enterprises_2025"], quantity="unstable_quantity", year=2016
+    )
+    sweep = load(folder, 'design = "grid"\n[levers.hq_attraction]\nvalues = [0.5, 2.0]\n')
+    # the target reads only 2016, which is finite; the run goes NaN in 2022
+    with pytest.raises(NonFiniteResultError, match="time 2022"):
+        run_sweep(FakeModel(), sweep, LEVERS, {"early": early}, keep="targets")
 
 
 def test_sweep_with_ensemble_has_a_sample_dim(folder):

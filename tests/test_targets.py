@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -158,11 +159,7 @@ def test_sweep_with_ensemble_gives_a_probability_per_run():
 
 
 def test_at_most_comparison_and_nan_is_not_met():
-    at_most = {
-        "t": TARGETS["retail_sales_growth"].__class__(
-            **{**TARGETS["retail_sales_growth"].__dict__, "comparison": "<=", "key": "t"}
-        )
-    }
+    at_most = {"t": dataclasses.replace(TARGETS["retail_sales_growth"], comparison="<=", key="t")}
     time = np.arange(2015.0, 2026.0)
     # running totals: yearly amounts 10 a year (growth 0), and one run whose 2020 amount is 0
     flat = np.cumsum(np.full(time.size, 10.0)) - 10
