@@ -15,7 +15,9 @@ from collections.abc import Sequence
 
 from sim.errors import EXIT_BAD_INPUT, InputError
 
-COMMANDS: dict[str, tuple[str, str]] = {}
+COMMANDS: dict[str, tuple[str, str]] = {
+    "plot": ("sim.commands.plot", "draw a chart of a results file (png, svg or pdf)"),
+}
 
 
 def _version() -> str:
