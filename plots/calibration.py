@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Sequence
 
 import numpy as np
@@ -206,11 +205,12 @@ def _observation_label(one: xr.Dataset, row, lang: str) -> str:
         if row.aggregate == "annual"
         else (labels.variable_name(variable, lang))
     )
+    sep = "，" if lang == "zh" else ", "
     if row.kind == "level":
         what = f"{name} {row.year}"
     elif row.kind == "share":
-        what = f"{name} {labels.phrase('share', lang)} {row.year}"
+        what = f"{name}{sep}{labels.phrase('share', lang)} {row.year}"
     else:
         period = f"{row.window[0]}–{row.window[1]}"
-        what = f"{name} {labels.phrase(row.kind, lang)} {period}"
-    return "\n".join(textwrap.wrap(what, 24 if lang == "zh" else 48))
+        what = f"{name}{sep}{labels.phrase(row.kind, lang)} {period}"
+    return labels.wrap(what, 44 if lang == "zh" else 48, lang)

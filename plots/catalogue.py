@@ -80,7 +80,8 @@ def _default(name: str) -> Path:
         return model_dir() / name
     except FileNotFoundError:
         raise InputError(
-            f"the shipped model/{name} was not found", expected="a file given on the command line"
+            f"the shipped model/{name} was not found",
+            expected="a file given with --targets, --observed or --lever-file",
         ) from None
 
 

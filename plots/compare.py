@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Mapping
 
 import numpy as np
@@ -73,9 +72,7 @@ def plot(results: xr.Dataset, *, targets: Mapping | None = None, lang: str = "en
                 )
         threshold = target.threshold * scale
         ax.axvline(threshold, color=style.TARGET_COLOR, linestyle=(0, (4, 2)), linewidth=1.2)
-        ax.set_title(
-            "\n".join(textwrap.wrap(labels.named(target, lang), 16 if lang == "zh" else 32))
-        )
+        ax.set_title(labels.wrap(labels.named(target, lang), 32, lang))
         ax.annotate(
             ("≥ " if target.comparison == ">=" else "≤ ") + labels.number(threshold),
             xy=(threshold, 1.0),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import textwrap
 from typing import Any
 
 import xarray as xr
@@ -151,6 +152,28 @@ _UNITS_ZH: dict[str, str] = {
 _CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]")
 
 
+def wrap(text: str, width: int, lang: str) -> str:
+    """``text`` in lines of about ``width`` characters, never breaking a word or a number.
+
+    English breaks at spaces. Chinese has none: it breaks after its punctuation (，；、：)
+    and at spaces, and a Chinese character counts as two columns.
+    """
+    if lang != "zh":
+        return "\n".join(textwrap.wrap(text, width, break_long_words=False)) or text
+    pieces = [p for p in re.split(r"(?<=[，；、：])|(?<=[^≥≤] )", text) if p]
+    lines: list[str] = []
+    for piece in pieces:
+        if lines and _columns(lines[-1] + piece.rstrip()) <= width:
+            lines[-1] += piece
+        else:
+            lines.append(piece)
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _columns(text: str) -> int:
+    return sum(2 if has_chinese(char) else 1 for char in text)
+
+
 def phrase(key: str, lang: str, **values: Any) -> str:
     """A fixed phrase in ``lang``, with ``{placeholders}`` filled from ``values``."""
     return PHRASES[key][lang].format(**values)
@@ -214,7 +237,9 @@ def amount_name(variable: xr.DataArray, lang: str) -> str:
     A running total's name usually ends in "total" (累计); the amounts it sums drop the word.
     """
     name = variable_name(variable, lang)
-    return _RUNNING_TOTAL[lang].sub("", name).strip() or name
+    for pattern in _RUNNING_TOTAL.values():  # a Chinese chart may fall back to the English name
+        name = pattern.sub("", name).strip() or name
+    return name
 
 
 def yearly_amount_name(variable: xr.DataArray, lang: str) -> str:

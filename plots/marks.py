@@ -18,7 +18,6 @@ and ``matrix`` charts.
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -78,13 +77,21 @@ def panels_for(
 
 
 def panel_title(ds: xr.Dataset, panel: Panel, lang: str) -> str:
-    """The quantity's name, wrapped to fit a panel; "per year" for a running total."""
+    """The quantity's name, wrapped to fit a panel; "per year" for a running total.
+
+    A Chinese chart of a variable without ``long_name_zh`` takes the Chinese name of a
+    target that tests it, rather than fall back to English.
+    """
     variable = ds[panel.quantity]
-    if panel.aggregate == "annual":
+    if lang == "zh" and not variable.attrs.get("long_name_zh") and panel.targets:
+        name = panel.targets[0].name_zh
+        if panel.aggregate == "annual":
+            name = labels.phrase("per_year", lang, name=name)
+    elif panel.aggregate == "annual":
         name = labels.yearly_amount_name(variable, lang)
     else:
         name = labels.variable_name(variable, lang)
-    return "\n".join(textwrap.wrap(name, 16 if lang == "zh" else 30))
+    return labels.wrap(name, 30, lang)
 
 
 def panel_unit(ds: xr.Dataset, panel: Panel, lang: str) -> str:
@@ -172,9 +179,10 @@ def draw_targets(ax: Axes, ds: xr.Dataset, panel: Panel, lang: str) -> list[str]
         drawn.append(target.kind)
     if texts:
         heading = labels.phrase("target", lang) + ("：" if lang == "zh" else ": ")
-        width = 20 if lang == "zh" else 38
         lines = [
-            line for text in texts for line in textwrap.wrap(text, width, subsequent_indent="  ")
+            ("  " if i else "") + line
+            for text in texts
+            for i, line in enumerate(labels.wrap(text, 38, lang).split("\n"))
         ]
         box = (
             heading + lines[0]

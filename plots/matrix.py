@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Mapping
 
 import numpy as np
@@ -80,4 +79,4 @@ def plot(results: xr.Dataset, *, targets: Mapping | None = None, lang: str = "en
 
 
 def _row_label(target, lang: str) -> str:
-    return "\n".join(textwrap.wrap(labels.target_title(target, lang), 30 if lang == "zh" else 58))
+    return labels.wrap(labels.target_title(target, lang), 58, lang)

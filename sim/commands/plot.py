@@ -87,8 +87,8 @@ def main(args: argparse.Namespace) -> int:
     if args.dpi <= 0:
         raise InputError("must be positive", key="--dpi", expected="dots per inch, e.g. 200")
     _refuse_foreign_options(args)
-    options = _chart_options(args)
     ds = _open(args.results)
+    options = _chart_options(args)
 
     import plots
     from plots import fonts, style

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import xarray as xr
 from synthetic import (
+    LEVERS_TOML,
     TARGETS_TOML,
     evaluate_per_contract,
     make_results,
@@ -21,9 +22,10 @@ from plots import catalogue, fonts
 
 @pytest.fixture(scope="session")
 def data_dir(tmp_path_factory) -> Path:
-    """targets.toml and observed.csv for the synthetic model."""
+    """targets.toml, observed.csv and levers.toml for the synthetic model."""
     directory = tmp_path_factory.mktemp("model")
     (directory / "targets.toml").write_text(TARGETS_TOML, encoding="utf-8")
+    (directory / "levers.toml").write_text(LEVERS_TOML, encoding="utf-8")
     write_observed(directory / "observed.csv")
     return directory
 
@@ -31,6 +33,11 @@ def data_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def targets(data_dir):
     return catalogue.load_targets(data_dir / "targets.toml")
+
+
+@pytest.fixture(scope="session")
+def levers(data_dir):
+    return catalogue.load_levers(data_dir / "levers.toml")
 
 
 @pytest.fixture(scope="session")

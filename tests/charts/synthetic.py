@@ -150,6 +150,32 @@ TARGETS_TOML = textwrap.dedent(
     """
 )
 
+LEVERS_TOML = textwrap.dedent(
+    """
+    [levers.talent_programme]
+    name_en = "High-level talent programme"
+    name_zh = "高层次人才引进计划"
+    unit = "programme intensity"
+    status_quo = 1.0
+    min = 0.0
+    max = 4.0
+    constant = "talent_programme_intensity"
+    cost_per_unit = 0.8
+    source = "聚焦“人才创新”。"
+
+    [levers.building_upgrade]
+    name_en = "Building upgrade programme"
+    name_zh = "楼宇提升计划"
+    unit = "buildings/Year"
+    status_quo = 2.0
+    min = 0.0
+    max = 6.0
+    constant = "building_upgrade_rate"
+    cost_per_unit = 0.3
+    source = "着力发展楼宇经济。"
+    """
+)
+
 OBSERVED_COLUMNS = (
     "key,quantity,aggregate,kind,year,window_first,window_last,denominator,value,unit,"
     "rel_sigma,source,quote,note,use"

@@ -43,16 +43,6 @@ def yearly(ds, name, aggregate, year):
     return series.value_in(ds[name], aggregate, year)
 
 
-LEVERS = {
-    "talent_programme": catalogue.Lever(
-        "talent_programme", "High-level talent programme", "高层次人才引进计划", "x", 1.0, 0, 4
-    ),
-    "building_upgrade": catalogue.Lever(
-        "building_upgrade", "Building upgrade programme", "楼宇提升计划", "x", 2.0, 0, 6
-    ),
-}
-
-
 # ----------------------------------------------------------------------------- forecast
 
 
@@ -220,11 +210,11 @@ def test_matrix_refuses_nan(evaluated, targets):
 # ----------------------------------------------------------------------------- heatmap
 
 
-def test_heatmap_grid_of_the_all_met_probability(sweep, evaluated_sweep, targets):
+def test_heatmap_grid_of_the_all_met_probability(sweep, evaluated_sweep, targets, levers):
     figure = heatmap.plot(
         sweep.assign(all_met_probability=evaluated_sweep["all_met_probability"]),
         targets=targets,
-        lever_catalogue=LEVERS,
+        lever_catalogue=levers,
     )
     ax = figure.axes[0]
     (mesh,) = [c for c in ax.collections if isinstance(c, QuadMesh)]
@@ -274,8 +264,8 @@ def test_heatmap_refuses_what_is_not_a_two_lever_grid(results, sweep, evaluated_
 # ----------------------------------------------------------------------------- tornado
 
 
-def test_tornado_bars_sorted_by_total_effect(sensitivity):
-    figure = tornado.plot(sensitivity, lever_catalogue=LEVERS)
+def test_tornado_bars_sorted_by_total_effect(sensitivity, levers):
+    figure = tornado.plot(sensitivity, lever_catalogue=levers)
     ax = figure.axes[0]
     labels_bottom_up = [t.get_text() for t in ax.get_yticklabels()]
     assert labels_bottom_up == [
@@ -322,9 +312,9 @@ def test_calibration_series_and_deviations(results, observations):
         "High-tech enterprises 2015",
         "High-tech enterprises 2020",
         "Retail sales of consumer goods 2016",
-        "Retail sales of consumer goods total 2018–2021",
+        "Retail sales of consumer goods, total 2018–2021",
         "Key commercial buildings 2020",
-        "Services value added share 2016",
+        "Services value added, share 2016",
     ]
     assert list(deviations.get_yticks()) == [5, 4, 3, 2, 1, 0]
     assert "(6 of 7;" in deviations.get_title()
@@ -350,7 +340,7 @@ def test_calibration_needs_matching_quantities(results):
 
 
 def every_kind(
-    results, best_fit, evaluated, sweep, evaluated_sweep, sensitivity, targets, observations
+    results, best_fit, evaluated, sweep, evaluated_sweep, sensitivity, targets, observations, levers
 ):
     sweep_evaluated = sweep.assign(all_met_probability=evaluated_sweep["all_met_probability"])
     return {
@@ -362,10 +352,10 @@ def every_kind(
         ),
         "compare": lambda lang: compare.plot(evaluated, targets=targets, lang=lang),
         "heatmap": lambda lang: heatmap.plot(
-            sweep_evaluated, targets=targets, lever_catalogue=LEVERS, lang=lang
+            sweep_evaluated, targets=targets, lever_catalogue=levers, lang=lang
         ),
         "matrix": lambda lang: matrix.plot(evaluated, targets=targets, lang=lang),
-        "tornado": lambda lang: tornado.plot(sensitivity, lever_catalogue=LEVERS, lang=lang),
+        "tornado": lambda lang: tornado.plot(sensitivity, lever_catalogue=levers, lang=lang),
         "calibration": lambda lang: calibration_chart.plot(
             best_fit, observations=observations, lang=lang
         ),
@@ -373,9 +363,19 @@ def every_kind(
 
 
 @pytest.fixture(scope="module")
-def draw(results, best_fit, evaluated, sweep, evaluated_sweep, sensitivity, targets, observations):
+def draw(
+    results, best_fit, evaluated, sweep, evaluated_sweep, sensitivity, targets, observations, levers
+):
     return every_kind(
-        results, best_fit, evaluated, sweep, evaluated_sweep, sensitivity, targets, observations
+        results,
+        best_fit,
+        evaluated,
+        sweep,
+        evaluated_sweep,
+        sensitivity,
+        targets,
+        observations,
+        levers,
     )
 
 
