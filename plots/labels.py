@@ -253,12 +253,18 @@ def named(entry: Any, lang: str) -> str:
 
 
 def number(value: float) -> str:
-    """A threshold or a figure without spurious digits: 500, 1,000, 2.5, 0.35."""
+    """A threshold or a figure with three significant digits, never in e-notation.
+
+    500 → ``"500"``, 1000 → ``"1,000"``, 2923.2 → ``"2,923"``, 12.5 → ``"12.5"``,
+    0.857 → ``"0.857"``.
+    """
     if not math.isfinite(value):
         return str(value)
-    if value == round(value) and abs(value) < 1e15:
+    if value == round(value):
         return f"{value:,.0f}"
-    return f"{value:,.3g}" if abs(value) >= 1 else f"{value:.3g}"
+    decimals = max(0, 2 - math.floor(math.log10(abs(value))))
+    text = f"{value:,.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def percent(fraction: float, lang: str) -> str:
