@@ -48,7 +48,7 @@ def plot(
     matplotlib.figure.Figure
     """
     observations = catalogue.load_observed() if observations is None else observations
-    dim = series.case_dim(results, "calibration")
+    dim = series.scenario_dim(results, "calibration")
     one = results.isel({dim: series.case_index(results, dim, scenario)})
     usable = [
         o

@@ -32,7 +32,7 @@ def plot(results: xr.Dataset, *, targets: Mapping | None = None, lang: str = "en
     matplotlib.figure.Figure
     """
     evaluation = series.evaluated(results, targets)
-    dim = series.case_dim(evaluation, "compare")
+    dim = series.scenario_dim(evaluation, "compare")
     records = series.target_records(evaluation, targets)
     value = evaluation["value"]
     series.require_finite(value, "value")

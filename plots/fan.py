@@ -1,4 +1,9 @@
-"""Fan chart: the ensemble's quantile bands for one scenario, with the median and the targets."""
+"""Fan chart: quantile bands over many runs, with the median, the record and the targets.
+
+The runs are a scenario's ensemble members (``heping-sd run`` with a calibrated ensemble:
+how sure the forecast is), or a sweep's lever settings (``heping-sd sweep``: how far the
+levers can move the outcome). The title says which.
+"""
 
 from __future__ import annotations
 
@@ -23,15 +28,17 @@ def plot(
     quantities: Sequence[str] | None = None,
     lang: str = "en",
 ) -> Figure:
-    """How sure the forecast is: 5–95 % and 25–75 % bands over the ensemble members.
+    """5–95 % and 25–75 % bands over the members, the median, the record and the targets.
 
     Parameters
     ----------
     results
-        Output of ``heping-sd run`` with a calibrated ensemble: dims
-        ``scenario × sample × time``. A ``sample_weight(sample)`` variable weights the members.
+        Output of ``heping-sd run`` with a calibrated ensemble (dims
+        ``scenario × sample × time``; one scenario is drawn), or of ``heping-sd sweep``
+        (dims ``run × [sample ×] time``; every run and member pooled). A
+        ``sample_weight(sample)`` variable weights the ensemble members.
     scenario
-        The scenario to draw; ``baseline`` if present, else the first.
+        The scenario to draw (``run`` output); ``baseline`` if present, else the first.
     targets, observations
         Target catalogue (key → target) and 十三五 record (the shipped ones when ``None``).
     quantities
@@ -45,17 +52,7 @@ def plot(
     """
     targets = catalogue.load_targets() if targets is None else targets
     observations = catalogue.load_observed() if observations is None else observations
-    if not series.has_members(results):
-        raise InputError(
-            "the fan chart needs an ensemble (a 'sample' dimension with 2 or more members); "
-            "this results file has none",
-            expected="`heping-sd run` with a calibrated ensemble (`heping-sd calibrate` first)",
-        )
-    dim = series.case_dim(results, "fan")
-    one = results.isel({dim: series.case_index(results, dim, scenario)})
-    weights = one.get(series.WEIGHT)
-    if weights is not None:
-        series.require_finite(weights, series.WEIGHT)
+    one, weights, title = _members(results, scenario, lang)
     panels = marks.panels_for(one, list(targets.values()), list(observations), quantities, "fan")
 
     figure, axes = style.panel_grid(len(panels))
@@ -85,9 +82,7 @@ def plot(
     all_years = series.year_values(one[panels[0].quantity], "level")["year"]
     marks.finish_time_axes(axes, lang, int(all_years.min()), int(all_years.max()))
 
-    name = marks.scenario_names(results, dim, lang)[series.case_index(results, dim, scenario)]
-    members = labels.phrase("members", lang, n=results.sizes[series.SAMPLE])
-    figure.suptitle(labels.phrase("fan_title", lang, scenario=name, members=members))
+    figure.suptitle(title)
     handles = [
         Line2D([], [], color=style.color(0), label=labels.phrase("median", lang)),
         *(
@@ -103,3 +98,50 @@ def plot(
     ]
     marks.figure_legend(figure, handles, columns=len(handles))
     return figure
+
+
+def _members(results: xr.Dataset, scenario: str | None, lang: str):
+    """The Dataset with the members along ``sample``, their weights, and the chart's title."""
+    if "scenario" in results.dims:
+        if not series.has_members(results):
+            raise InputError(
+                "the fan chart needs an ensemble (a 'sample' dimension with 2 or more members); "
+                "this results file has none",
+                expected="`heping-sd run` with a calibrated ensemble (`heping-sd calibrate` "
+                "first), or a sweep",
+            )
+        index = series.case_index(results, "scenario", scenario)
+        one = results.isel(scenario=index)
+        weights = one.get(series.WEIGHT)
+        name = marks.scenario_names(results, "scenario", lang)[index]
+        members = labels.phrase("members", lang, n=results.sizes[series.SAMPLE])
+        title = labels.phrase("fan_title", lang, scenario=name, members=members)
+    elif "run" in results.dims and results.sizes["run"] > 1:
+        if scenario is not None:
+            raise InputError("a sweep has no scenarios to choose from", key="--scenario")
+        pooled = [d for d in ("run", series.SAMPLE) if d in results.dims]
+        weights = results.get(series.WEIGHT)
+        if weights is not None:
+            weights = weights.broadcast_like(results["run"]).stack(_member=pooled)
+            weights = _as_samples(weights)
+        one = _as_samples(results.drop_vars(series.WEIGHT, errors="ignore").stack(_member=pooled))
+        name = str(results.attrs.get("sweep_name") or labels.phrase("sweep", lang))
+        settings = labels.phrase("settings", lang, n=results.sizes["run"])
+        if series.SAMPLE in results.dims:
+            settings += " × " + labels.phrase("members", lang, n=results.sizes[series.SAMPLE])
+        title = labels.phrase("fan_sweep_title", lang, sweep=name, settings=settings)
+    else:
+        raise InputError(
+            f"the fan chart needs many runs: an ensemble or a sweep; this file has dims "
+            f"{sorted(map(str, results.dims))}",
+            expected="`heping-sd run` with a calibrated ensemble, or `heping-sd sweep`",
+        )
+    if weights is not None:
+        series.require_finite(weights, series.WEIGHT)
+    return one, weights, title
+
+
+def _as_samples(data):
+    """A stacked ``_member`` dim as a plain ``sample`` dim (the stacked labels dropped)."""
+    labels_of_stack = [c for c in data.coords if "_member" in data[c].dims]
+    return data.drop_vars(labels_of_stack).rename(_member=series.SAMPLE)

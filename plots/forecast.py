@@ -44,7 +44,7 @@ def plot(
     """
     targets = catalogue.load_targets() if targets is None else targets
     observations = catalogue.load_observed() if observations is None else observations
-    dim = series.case_dim(results, "forecast")
+    dim = series.scenario_dim(results, "forecast")
     panels = marks.panels_for(
         results, list(targets.values()), list(observations), quantities, "forecast"
     )

@@ -29,7 +29,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "zh": "年均增长（%/年），{period}年",
     },
     "share_in": {"en": "share, %, {period}", "zh": "占比（%），{period}年"},
-    "band": {"en": "{low}–{high} % of members", "zh": "{low}%–{high}% 成员区间"},
+    "band": {"en": "{low}–{high} % range", "zh": "{low}%–{high}% 区间"},
     "members": {"en": "{n} ensemble members", "zh": "{n} 个集合成员"},
     "lines_are_medians": {"en": "lines: medians of {members}", "zh": "曲线为{members}的中位数"},
     "per_year": {"en": "{name}, per year", "zh": "{name}（年度值）"},
@@ -41,6 +41,12 @@ PHRASES: dict[str, dict[str, str]] = {
         "en": "{scenario}: forecast uncertainty ({members})",
         "zh": "{scenario}：预测不确定性（{members}）",
     },
+    "fan_sweep_title": {
+        "en": "{sweep}: spread of outcomes over {settings}",
+        "zh": "{sweep}：{settings}下的结果分布",
+    },
+    "sweep": {"en": "Sweep", "zh": "扫描"},
+    "settings": {"en": "{n} lever settings", "zh": "{n} 组杠杆设定"},
     "compare_title": {
         "en": "Target quantities by scenario",
         "zh": "各情景的目标指标",

@@ -33,7 +33,7 @@ def plot(results: xr.Dataset, *, targets: Mapping | None = None, lang: str = "en
     matplotlib.figure.Figure
     """
     evaluation = series.evaluated(results, targets)
-    dim = series.case_dim(evaluation, "matrix")
+    dim = series.scenario_dim(evaluation, "matrix")
     records = series.target_records(evaluation, targets)
     probability = evaluation["probability"].transpose("target", dim)
     all_met = evaluation["all_met_probability"]

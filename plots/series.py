@@ -17,19 +17,18 @@ from sim.errors import InputError, nearest
 SAMPLE = "sample"
 WEIGHT = "sample_weight"
 """Optional ``sample_weight(sample)``: the ensemble members' weights."""
-CASE_DIMS = ("scenario", "run")
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
-def case_dim(ds: xr.Dataset | xr.DataArray, chart: str) -> str:
-    """``"scenario"`` or ``"run"``, whichever the Dataset has."""
-    for dim in CASE_DIMS:
-        if dim in ds.dims:
-            return dim
+def scenario_dim(ds: xr.Dataset | xr.DataArray, chart: str) -> str:
+    """``"scenario"``: the charts that compare scenarios refuse anything else."""
+    if "scenario" in ds.dims:
+        return "scenario"
+    hint = " (for a sweep: --kind heatmap or fan)" if "run" in ds.dims else ""
     raise InputError(
-        f"the {chart} chart needs a results Dataset with a 'scenario' or 'run' dimension, "
-        f"this one has {sorted(map(str, ds.dims))}",
-        expected="the output of `heping-sd run` or `heping-sd sweep`",
+        f"the {chart} chart compares scenarios and needs a 'scenario' dimension; this file has "
+        f"{sorted(map(str, ds.dims))}{hint}",
+        expected="the output of `heping-sd run`",
     )
 
 
@@ -91,8 +90,8 @@ def year_values(variable: xr.DataArray, aggregate: str) -> xr.DataArray:
     """A variable per calendar year: dim ``time`` replaced by integer ``year``.
 
     ``aggregate = "level"``: the value at the end of year Y. ``"annual"``: the variable is a
-    running total and the amount for year Y is ``Q(Y) − Q(Y − 1)``, so the first saved year
-    has no amount.
+    running total and the amount for year Y is ``Q(Y) − Q(Y − 1)``, so a year whose
+    previous year end is not saved (the first, or one after a gap) has no amount.
     """
     times = variable["time"].values.astype(float)
     whole = np.isclose(times, np.round(times), rtol=0, atol=1e-9)
@@ -100,8 +99,10 @@ def year_values(variable: xr.DataArray, aggregate: str) -> xr.DataArray:
     years = np.round(at_year_end["time"].values).astype(int)
     by_year = at_year_end.assign_coords(time=years).rename(time="year")
     if aggregate == "annual":
-        by_year = by_year.diff("year", label="upper")
-        by_year.attrs = variable.attrs
+        # Q(Y) − Q(Y − 1), for the years whose previous year end was saved too (a sweep that
+        # keeps only the target years has gaps).
+        previous = by_year.assign_coords(year=by_year["year"] + 1)
+        by_year = (by_year - previous).assign_attrs(variable.attrs)
     return by_year
 
 

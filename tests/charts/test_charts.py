@@ -128,8 +128,8 @@ def test_fan_bands_median_and_targets(results, targets, observations):
     assert markers(hte, "^") == [(2025.0, 500.0)]
     assert legend_texts(figure) == [
         "Median",
-        "5–95 % of members",
-        "25–75 % of members",
+        "5–95 % range",
+        "25–75 % range",
         "13th FYP record (±2σ)",
         "Target",
     ]
@@ -151,6 +151,35 @@ def test_fan_picks_a_scenario_and_names_a_wrong_one(results, targets, observatio
     assert figure.get_suptitle().startswith("Talent first:")
     with pytest.raises(InputError, match="did you mean 'talent_first'"):
         fan.plot(results, scenario="talnt_first", targets=targets, observations=observations)
+
+
+def test_fan_of_a_sweep_pools_its_runs_and_members(sweep, targets, observations):
+    figure = fan.plot(sweep, targets=targets, observations=observations)
+    assert figure.get_suptitle() == (
+        "Sweep: spread of outcomes over 20 lever settings × 8 ensemble members"
+    )
+    band = figure.axes[0].collections[0].get_paths()[0].vertices[:, 1]
+    pooled = sweep["high_tech_enterprises"].sel(time=2025.0).values.ravel()
+    assert band.max() == pytest.approx(np.quantile(pooled, 0.95, method="hazen"))
+    one_member = sweep.isel(sample=0, drop=True).assign_attrs(sweep_name="grid")
+    figure = fan.plot(one_member, targets=targets, observations=observations)
+    assert figure.get_suptitle() == "grid: spread of outcomes over 20 lever settings"
+    with pytest.raises(InputError, match="no scenarios"):
+        fan.plot(sweep, scenario="baseline", targets=targets, observations=observations)
+
+
+def test_scenario_charts_refuse_a_sweep(sweep, targets, observations):
+    with pytest.raises(InputError, match=r"compares scenarios.*heatmap or fan"):
+        forecast.plot(sweep, targets=targets, observations=observations)
+
+
+def test_yearly_amounts_skip_years_whose_previous_year_is_missing(results):
+    sparse = results["retail_sales_total"].sel(time=[2019.0, 2020.0, 2024.0, 2025.0])
+    amounts = series.year_values(sparse, "annual")
+    assert list(amounts["year"].values) == [2020, 2025]
+    full = series.year_values(results["retail_sales_total"], "annual")
+    np.testing.assert_allclose(amounts.sel(year=2025), full.sel(year=2025))
+    assert amounts.attrs["units"] == "亿元"
 
 
 def test_fan_needs_an_ensemble(best_fit, targets, observations):
