@@ -13,7 +13,7 @@ from matplotlib.patches import Patch
 from plots import catalogue, labels, marks, series, style
 from sim.errors import InputError
 
-RECORD_YEARS = (2015, 2020)
+FIRST_YEAR = 2015  # the model starts at the end of 2015, the eve of the 十三五
 
 
 @style.chart
@@ -65,6 +65,10 @@ def plot(
     for name in {o.quantity for o in usable} | {o.denominator for o in usable if o.denominator}:
         series.require_finite(one[name], name)
 
+    # the record runs to 2020, with a few later figures (reports of 2021) that also count
+    last_year = max(o.year or o.window[1] for o in usable)
+    span = (FIRST_YEAR, last_year)
+
     columns = min(max(len(quantities), 1), style.MAX_COLUMNS)
     rows = -(-len(quantities) // columns) if quantities else 0
     deviation_height = 0.9 + 0.24 * len(usable)
@@ -84,13 +88,13 @@ def plot(
             extra.remove()
         axes = axes[: len(quantities)]
         for ax, quantity in zip(axes, quantities, strict=True):
-            _series_panel(ax, one, quantity, usable, weights, lang)
-        marks.finish_time_axes(axes, lang, *RECORD_YEARS)
+            _series_panel(ax, one, quantity, usable, weights, span, lang)
+        marks.finish_time_axes(axes, lang, *span)
         for ax in axes:
-            ax.set_xlim(RECORD_YEARS[0] - 0.3, RECORD_YEARS[1] + 0.3)
+            ax.set_xlim(span[0] - 0.3, span[1] + 0.3)
     _deviation_panel(bottom.add_subplot(), one, usable, weights, lang, total=len(observations))
 
-    figure.suptitle(labels.phrase("calibration_title", lang))
+    figure.suptitle(labels.phrase("calibration_title", lang, first=span[0], last=span[1]))
     ensemble = weights is not None or series.has_members(one)
     handles = [
         Line2D(
@@ -113,17 +117,15 @@ def plot(
         *marks.legend_handles(lang, record=True, targets=False),
         Patch(color="#BBBBBB", alpha=0.5, label=labels.phrase("record_band", lang)),
     ]
-    marks.figure_legend(figure, handles, columns=len(handles))
+    marks.figure_legend(figure, handles)
     return figure
 
 
-def _series_panel(ax, one: xr.Dataset, quantity: str, usable, weights, lang: str) -> None:
+def _series_panel(ax, one: xr.Dataset, quantity: str, usable, weights, span, lang: str) -> None:
     rows = [o for o in usable if o.quantity == quantity and o.kind == "level"]
     aggregate = rows[0].aggregate
     yearly = series.year_values(one[quantity], aggregate)
-    yearly = yearly.sel(
-        year=(yearly["year"] >= RECORD_YEARS[0]) & (yearly["year"] <= RECORD_YEARS[1])
-    )
+    yearly = yearly.sel(year=(yearly["year"] >= span[0]) & (yearly["year"] <= span[1]))
     years = yearly["year"].values
     if series.has_members(yearly):
         bands = series.quantiles(yearly, weights)
@@ -190,7 +192,8 @@ def _deviation_panel(ax, one: xr.Dataset, usable, weights, lang: str, *, total: 
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_yticks(y, names)
     ax.set_xlabel(labels.phrase("deviation", lang))
-    ax.set_title(labels.phrase("all_observations", lang, shown=len(usable), total=total))
+    title = labels.phrase("all_observations", lang, shown=len(usable), total=total)
+    ax.set_title(labels.wrap(title, 110, lang))
     reach = max(3.0, *(abs(x) for x in ax.get_xlim()))
     ax.set_xlim(-reach, reach)
     ax.grid(axis="x")

@@ -221,7 +221,9 @@ def load_observed(path: str | Path | None = None) -> list[Observation]:
             raise InputError("missing column", file=path, key=missing[0])
         where = f"line {number} ({row['key']})"
         kind = row["kind"].strip()
-        if kind not in PREDICATE_KINDS:
+        quantity = row["quantity"].strip() or None
+        # A figure no model quantity measures is context only; it need not say how to read it.
+        if quantity is not None and kind not in PREDICATE_KINDS:
             raise InputError(
                 f"unknown kind {kind!r}", file=path, key=where, expected=" | ".join(PREDICATE_KINDS)
             )
@@ -237,7 +239,7 @@ def load_observed(path: str | Path | None = None) -> list[Observation]:
         observations.append(
             Observation(
                 key=row["key"].strip(),
-                quantity=row["quantity"].strip() or None,
+                quantity=quantity,
                 aggregate=row["aggregate"].strip() or "level",
                 kind=kind,
                 value=value,

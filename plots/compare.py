@@ -102,5 +102,5 @@ def plot(results: xr.Dataset, *, targets: Mapping | None = None, lang: str = "en
             label=labels.phrase("target", lang),
         ),
     ]
-    marks.figure_legend(figure, handles, columns=1)
+    marks.figure_legend(figure, handles)
     return figure

@@ -96,7 +96,7 @@ def plot(
         ),
         *marks.legend_handles(lang, record=any_record, targets=any_target),
     ]
-    marks.figure_legend(figure, handles, columns=len(handles))
+    marks.figure_legend(figure, handles)
     return figure
 
 

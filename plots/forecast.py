@@ -77,5 +77,5 @@ def plot(
     handles = [
         Line2D([], [], color=style.color(i), label=name) for i, name in enumerate(names)
     ] + marks.legend_handles(lang, record=any_record, targets=any_target)
-    marks.figure_legend(figure, handles, columns=min(len(handles), 5))
+    marks.figure_legend(figure, handles)
     return figure

@@ -22,11 +22,12 @@ def plot(
     results: xr.Dataset,
     *,
     levers: Sequence[str] | None = None,
+    target: str | None = None,
     targets: Mapping | None = None,
     lever_catalogue: Mapping | None = None,
     lang: str = "en",
 ) -> Figure:
-    """Where in the space of two levers the plan's targets are jointly met.
+    """Where in the space of two levers the plan's targets are met: all at once, or one.
 
     Parameters
     ----------
@@ -37,6 +38,8 @@ def plot(
         without one it is 0 or 1.
     levers
         The two lever keys for the x and y axes; by default the two levers the sweep varies.
+    target
+        A target key: the probability of meeting that target alone (default: all at once).
     targets
         The target catalogue (the shipped one when ``None``), used to evaluate ``results``.
     lever_catalogue
@@ -56,8 +59,8 @@ def plot(
         )
     x_key, y_key = _chosen_levers(results, levers)
     evaluation = series.evaluated(results, targets)
-    probability = _all_met_per_run(evaluation)
-    series.require_finite(probability, "all_met_probability")
+    probability = _probability_per_run(evaluation, target)
+    series.require_finite(probability, "probability")
     x_coord, y_coord = results[LEVER_PREFIX + x_key], results[LEVER_PREFIX + y_key]
     x_values, y_values, grid = _to_grid(x_coord.values, y_coord.values, probability.values)
 
@@ -93,11 +96,13 @@ def plot(
                 labels.phrase("status_quo", lang),
             )
         )
-    ax.set_xlabel(_lever_label(x_coord, x_key, lang))
-    ax.set_ylabel(_lever_label(y_coord, y_key, lang))
+    ax.set_xlabel(labels.wrap(_lever_label(x_coord, x_key, lang), 70, lang))
+    ax.set_ylabel(labels.wrap(_lever_label(y_coord, y_key, lang), 50, lang))
     ax.grid(False)
     colourbar = figure.colorbar(mesh, ax=ax, format=lambda x, _: f"{x:.0%}")
-    colourbar.set_label(labels.phrase("probability_all_met", lang))
+    colourbar.set_label(
+        labels.phrase("probability_all_met" if target is None else "probability_met", lang)
+    )
     colourbar.outline.set_visible(False)
     if handles:
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0, -0.13), frameon=False)
@@ -105,9 +110,16 @@ def plot(
     if series.has_members(results):
         members = labels.phrase("members", lang, n=results.sizes[series.SAMPLE])
     else:
-        members = "0/1"
+        members = labels.phrase("one_run_per_setting", lang)
+    if target is None:
+        title = labels.phrase("heatmap_title", lang)
+    else:
+        records = series.target_records(evaluation.sel(target=[target]), targets)
+        title = labels.phrase(
+            "heatmap_target_title", lang, target=labels.target_title(records[0], lang)
+        )
     subtitle = labels.phrase("heatmap_subtitle", lang, members=members)
-    figure.suptitle(labels.phrase("heatmap_title", lang) + "\n" + subtitle)
+    figure.suptitle(labels.wrap(title, 80, lang) + "\n" + subtitle)
     return figure
 
 
@@ -139,12 +151,26 @@ def _chosen_levers(results: xr.Dataset, levers: Sequence[str] | None) -> tuple[s
     return levers[0], levers[1]
 
 
-def _all_met_per_run(evaluation: xr.Dataset) -> xr.DataArray:
-    probability = evaluation["all_met_probability"]
-    if "run" in probability.dims:
-        return probability
-    # Without ensemble members, evaluate pools the runs; each run is then met or not.
-    return evaluation["met"].all("target").astype(float)
+def _probability_per_run(evaluation: xr.Dataset, target: str | None) -> xr.DataArray:
+    if target is None:
+        probability = evaluation["all_met_probability"]
+        if "run" in probability.dims:
+            return probability
+        # Without ensemble members, evaluate pools the runs; each run is then met or not.
+        return evaluation["met"].all("target").astype(float)
+    else:
+        keys = [str(k) for k in evaluation["target"].values]
+        if target not in keys:
+            raise InputError(
+                f"no represented target '{target}'",
+                key="--target",
+                expected="a key of targets.toml with represented = true",
+                suggestions=nearest(target, keys),
+            )
+        probability = evaluation["probability"].sel(target=target)
+        if "run" in probability.dims:
+            return probability
+        return evaluation["met"].sel(target=target).astype(float)
 
 
 def _to_grid(x: np.ndarray, y: np.ndarray, p: np.ndarray):

@@ -59,6 +59,10 @@ PHRASES: dict[str, dict[str, str]] = {
         "en": "Probability that all targets are met",
         "zh": "全部目标同时达成的概率",
     },
+    "heatmap_target_title": {
+        "en": "Probability of meeting the target {target}",
+        "zh": "目标“{target}”的达成概率",
+    },
     "heatmap_subtitle": {
         "en": "other levers as in the sweep's base scenario; {members}",
         "zh": "其余杠杆取扫描基准情景的值；{members}",
@@ -66,6 +70,14 @@ PHRASES: dict[str, dict[str, str]] = {
     "matrix_title": {
         "en": "Probability of meeting each target, by scenario",
         "zh": "各情景各目标的达成概率",
+    },
+    "one_run_each": {
+        "en": "one run per scenario: each target met (100 %) or not (0 %)",
+        "zh": "每个情景一次运行：达成为 100%，未达成为 0%",
+    },
+    "one_run_per_setting": {
+        "en": "one run per lever setting: met (100 %) or not (0 %)",
+        "zh": "每组杠杆设定一次运行：达成为 100%，未达成为 0%",
     },
     "all_targets": {"en": "All targets", "zh": "全部目标"},
     "probability_met": {"en": "Probability met", "zh": "达成概率"},
@@ -84,8 +96,8 @@ PHRASES: dict[str, dict[str, str]] = {
     "lever": {"en": "policy lever", "zh": "政策杠杆"},
     "parameter": {"en": "model parameter", "zh": "模型参数"},
     "calibration_title": {
-        "en": "Model against the 13th Five-Year Plan record, 2015–2020",
-        "zh": "模型与“十三五”实绩对比（2015–2020年）",
+        "en": "Model against the record of the 13th Five-Year Plan, {first}–{last}",
+        "zh": "模型与“十三五”实绩对比（{first}–{last}年）",
     },
     "deviation": {
         "en": "Deviation of the model from the record, in σ: (model − record) / σ",
@@ -96,9 +108,10 @@ PHRASES: dict[str, dict[str, str]] = {
     "model": {"en": "Model", "zh": "模型"},
     "model_median": {"en": "Model (median of members)", "zh": "模型（集合中位数）"},
     "all_observations": {
-        "en": "Every figure of the record the results can be compared with ({shown} of {total}; "
-        "hollow: context, not fitted)",
-        "zh": "可与结果对照的全部实绩数据（{total} 项中的 {shown} 项；空心：仅作参照，未参与拟合）",
+        "en": "Every figure of the record that the results hold a quantity for ({shown} of "
+        "{total}); hollow: context, not fitted",
+        "zh": "结果中有对应指标的全部实绩数据（{total} 项中的 {shown} 项）；"
+        "空心：仅作参照，未参与拟合",
     },
     "status_quo": {"en": "Status quo", "zh": "现状"},
     "scenario": {"en": "Scenario", "zh": "情景"},
@@ -169,14 +182,15 @@ def wrap(text: str, width: int, lang: str) -> str:
     pieces = [p for p in re.split(r"(?<=[，；、：])|(?<=[^≥≤] )", text) if p]
     lines: list[str] = []
     for piece in pieces:
-        if lines and _columns(lines[-1] + piece.rstrip()) <= width:
+        if lines and columns(lines[-1] + piece.rstrip()) <= width:
             lines[-1] += piece
         else:
             lines.append(piece)
     return "\n".join(line.rstrip() for line in lines)
 
 
-def _columns(text: str) -> int:
+def columns(text: str) -> int:
+    """The width of ``text`` in columns of Latin text: a Chinese character counts as two."""
     return sum(2 if has_chinese(char) else 1 for char in text)
 
 
@@ -214,9 +228,13 @@ def with_unit(name: str, unit_text: str, lang: str) -> str:
     return f"{name}（{unit_text}）" if lang == "zh" else f"{name} ({unit_text})"
 
 
+_ACRONYMS = {"gdp": "GDP", "hq": "HQ", "sme": "SME", "smes": "SMEs", "it": "IT", "rd": "R&D"}
+
+
 def humanize(key: str) -> str:
-    """A readable name from an identifier: ``"residence_time"`` → ``"Residence time"``."""
-    text = key.replace("_", " ").strip()
+    """A readable name from an identifier: ``"gdp_growth_rate"`` → ``"GDP growth rate"``."""
+    words = [_ACRONYMS.get(word.lower(), word) for word in key.replace("_", " ").split()]
+    text = " ".join(words)
     return text[:1].upper() + text[1:]
 
 
@@ -246,6 +264,23 @@ def amount_name(variable: xr.DataArray, lang: str) -> str:
     for pattern in _RUNNING_TOTAL.values():  # a Chinese chart may fall back to the English name
         name = pattern.sub("", name).strip() or name
     return name
+
+
+_GROWTH = re.compile(
+    r"[,，:：]?\s*(average\s+annual\s+growth(\s+rate)?|annual\s+growth|growth(\s+rate)?|"
+    r"年均增长率?|年均增速|增长率|增速)\s*$",
+    re.IGNORECASE,
+)
+
+
+def without_growth(name: str) -> str:
+    """A growth target's name without the growth words: "零售总额年均增长" → "零售总额"."""
+    return _GROWTH.sub("", name).strip() or name
+
+
+def mentions_growth(name: str) -> bool:
+    """Whether a name already says "growth" (so a label need not say it again)."""
+    return without_growth(name) != name
 
 
 def yearly_amount_name(variable: xr.DataArray, lang: str) -> str:
@@ -284,12 +319,15 @@ def is_fraction_kind(kind: str) -> bool:
     return kind in ("growth", "share")
 
 
-def target_condition(target: Any, lang: str) -> str:
-    """What a target asks, briefly: ``"≥ 500 firms, 2025"``, ``"growth ≥ 10 %/yr, 2021–2025"``."""
+def target_condition(target: Any, lang: str, *, growth_named: bool = False) -> str:
+    """What a target asks, briefly: ``"≥ 500 firms, 2025"``, ``"growth ≥ 10 %/yr, 2021–2025"``.
+
+    ``growth_named``: the target's name, shown beside, already says "growth".
+    """
     sign = "≥" if target.comparison == ">=" else "≤"
     if target.kind == "growth":
         amount = percent(target.threshold, lang) + ("/年" if lang == "zh" else "/yr")
-        what = f"{phrase('growth', lang)} {sign} {amount}"
+        what = f"{sign} {amount}" if growth_named else f"{phrase('growth', lang)} {sign} {amount}"
     elif target.kind == "share":
         what = f"{phrase('share', lang)} {sign} {percent(target.threshold, lang)}"
     else:
@@ -302,12 +340,10 @@ def target_condition(target: Any, lang: str) -> str:
 
 
 def target_title(target: Any, lang: str) -> str:
-    """A target's name and condition: ``"High-tech enterprises ≥ 500 firms, 2025"``."""
-    return (
-        f"{named(target, lang)}：{target_condition(target, lang)}"
-        if lang == "zh"
-        else (f"{named(target, lang)}: {target_condition(target, lang)}")
-    )
+    """A target's name and condition: ``"High-tech enterprises: ≥ 500 firms, 2025"``."""
+    name = named(target, lang)
+    condition = target_condition(target, lang, growth_named=mentions_growth(name))
+    return f"{name}：{condition}" if lang == "zh" else f"{name}: {condition}"
 
 
 def target_axis_label(target: Any, lang: str) -> str:

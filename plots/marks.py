@@ -79,18 +79,28 @@ def panels_for(
 def panel_title(ds: xr.Dataset, panel: Panel, lang: str) -> str:
     """The quantity's name, wrapped to fit a panel; "per year" for a running total.
 
-    A Chinese chart of a variable without ``long_name_zh`` takes the Chinese name of a
-    target that tests it, rather than fall back to English.
+    The names in targets.toml are written for readers (in both languages), the variables'
+    are model identifiers, so a target's name is preferred where it names the quantity
+    itself: a level target's, a growth target's without the word "growth", a cumulative
+    target's on a running total (it names the flow). Otherwise the variable's name.
     """
+    name = None
+    for target in panel.targets:
+        if target.kind == "level" or (target.kind == "cumulative" and panel.aggregate == "annual"):
+            name = labels.named(target, lang)
+        elif target.kind == "growth":
+            name = labels.without_growth(labels.named(target, lang))
+        if name:
+            break
     variable = ds[panel.quantity]
-    if lang == "zh" and not variable.attrs.get("long_name_zh") and panel.targets:
-        name = panel.targets[0].name_zh
-        if panel.aggregate == "annual":
-            name = labels.phrase("per_year", lang, name=name)
-    elif panel.aggregate == "annual":
-        name = labels.yearly_amount_name(variable, lang)
-    else:
-        name = labels.variable_name(variable, lang)
+    if not name:
+        name = (
+            labels.amount_name(variable, lang)
+            if panel.aggregate == "annual"
+            else (labels.variable_name(variable, lang))
+        )
+    if panel.aggregate == "annual":
+        name = labels.phrase("per_year", lang, name=name)
     return labels.wrap(name, 30, lang)
 
 
@@ -285,9 +295,14 @@ def _has_panel_below(ax: Axes, axes: Sequence[Axes]) -> bool:
     )
 
 
-def figure_legend(figure: Figure, handles: list, columns: int) -> None:
-    """One legend for the whole figure, below the panels."""
-    figure.legend(handles=handles, loc="outside lower center", ncols=columns)
+def figure_legend(figure: Figure, handles: list) -> None:
+    """One legend for the whole figure, below the panels, in as many columns as fit."""
+    widest = max(labels.columns(h.get_label()) for h in handles)
+    # about 0.062 in per column of 8-point text, plus the handle and the gap between entries
+    entry = 0.062 * widest + 0.75
+    fit = max(1, int(figure.get_figwidth() * 0.95 // entry))
+    rows = -(-len(handles) // fit)
+    figure.legend(handles=handles, loc="outside lower center", ncols=-(-len(handles) // rows))
 
 
 def scenario_names(ds: xr.Dataset, dim: str, lang: str) -> list[str]:

@@ -40,11 +40,10 @@ def plot(results: xr.Dataset, *, targets: Mapping | None = None, lang: str = "en
     series.require_finite(probability, "probability")
     series.require_finite(all_met, "all_met_probability")
     table = np.vstack([probability.values, all_met.values[np.newaxis, :]])
-    names = marks.scenario_names(evaluation, dim, lang)
+    names = [labels.wrap(name, 16, lang) for name in marks.scenario_names(evaluation, dim, lang)]
     rows = [_row_label(target, lang) for target in records] + [labels.phrase("all_targets", lang)]
 
-    width = min(2.6 + 0.95 * len(names), 11.0)
-    figure = style.new_figure(width + 2.4, 1.4 + 0.36 * len(rows))
+    figure = style.new_figure(4.6 + 1.15 * len(names), 1.9 + 0.36 * len(rows))
     ax = figure.add_subplot()
     image = ax.imshow(table, cmap=style.PROBABILITY_CMAP, vmin=0.0, vmax=1.0, aspect="auto")
     for (row, column), cell in np.ndenumerate(table):
@@ -59,7 +58,7 @@ def plot(results: xr.Dataset, *, targets: Mapping | None = None, lang: str = "en
             fontweight="bold" if row == len(rows) - 1 else "normal",
         )
     ax.axhline(len(rows) - 1.5, color="white", linewidth=3)  # set the joint row apart
-    ax.set_xticks(np.arange(len(names)), names, rotation=30, ha="right", rotation_mode="anchor")
+    ax.set_xticks(np.arange(len(names)), names)
     ax.set_yticks(np.arange(len(rows)), rows)
     ax.get_yticklabels()[-1].set_fontweight("bold")
     ax.tick_params(length=0)
@@ -74,6 +73,8 @@ def plot(results: xr.Dataset, *, targets: Mapping | None = None, lang: str = "en
     title = labels.phrase("matrix_title", lang)
     if series.has_members(evaluation["met"]):
         title += "\n" + labels.phrase("members", lang, n=evaluation.sizes[series.SAMPLE])
+    else:
+        title += "\n" + labels.phrase("one_run_each", lang)
     figure.suptitle(title)
     return figure
 

@@ -28,7 +28,7 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "fan": ("targets", "observed", "quantities", "scenario"),
     "compare": ("targets",),
     "matrix": ("targets",),
-    "heatmap": ("targets", "levers", "lever_file"),
+    "heatmap": ("targets", "levers", "target", "lever_file"),
     "tornado": ("lever_file",),
     "calibration": ("observed", "scenario"),
 }
@@ -38,6 +38,7 @@ _FLAGS = {
     "quantities": "--quantity",
     "scenario": "--scenario",
     "levers": "--levers",
+    "target": "--target",
     "lever_file": "--lever-file",
 }
 
@@ -63,6 +64,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="forecast, fan: a variable to draw (repeat; default: every target quantity)",
     )
     parser.add_argument("--levers", metavar="A,B", help="heatmap: the two levers of the axes")
+    parser.add_argument(
+        "--target", metavar="KEY", help="heatmap: one target's probability (default: all met)"
+    )
     parser.add_argument(
         "--targets", type=Path, metavar="TOML", help="target catalogue (default: shipped)"
     )
@@ -132,6 +136,8 @@ def _chart_options(args: argparse.Namespace) -> dict[str, Any]:
         options["quantities"] = args.quantities
     if "scenario" in taken and args.scenario:
         options["scenario"] = args.scenario
+    if "target" in taken and args.target:
+        options["target"] = args.target
     if "levers" in taken and args.levers:
         options["levers"] = [key.strip() for key in args.levers.split(",")]
     if "lever_file" in taken:

@@ -49,12 +49,13 @@ def yearly(ds, name, aggregate, year):
 def test_forecast_panels_lines_record_and_targets(results, targets, observations):
     figure = forecast.plot(results, targets=targets, observations=observations)
     axes = figure.axes
-    # one panel per target quantity; the share target has no place on a quantity's axis
+    # one panel per target quantity, named as the targets name it; the share target has no
+    # place on a quantity's axis
     assert [ax.get_title().replace("\n", " ") for ax in axes] == [
         "High-tech enterprises",
         "High-level talent introduced, per year",
         "Retail sales of consumer goods, per year",
-        "Key commercial buildings",
+        "Key commercial buildings (≥ 5000 m²)",
     ]
     assert [ax.get_ylabel() for ax in axes] == [
         "firms",
@@ -263,6 +264,19 @@ def test_heatmap_grid_of_the_all_met_probability(sweep, evaluated_sweep, targets
     assert legend_texts(figure) == ["Status quo"]
 
 
+def test_heatmap_of_one_target(evaluated_sweep, targets):
+    figure = heatmap.plot(evaluated_sweep, target="high_tech_enterprises_2025", targets=targets)
+    (mesh,) = [c for c in figure.axes[0].collections if isinstance(c, QuadMesh)]
+    expected = evaluated_sweep["probability"].sel(target="high_tech_enterprises_2025")
+    np.testing.assert_allclose(np.asarray(mesh.get_array()).ravel(), expected.values)
+    assert figure.get_suptitle().startswith(
+        "Probability of meeting the target High-tech enterprises: ≥ 500 firms, 2025"
+    )
+    assert figure.axes[1].get_ylabel() == "Probability met"
+    with pytest.raises(InputError, match="did you mean 'high_tech_enterprises_2025'"):
+        heatmap.plot(evaluated_sweep, target="high_tech_enterprise_2025", targets=targets)
+
+
 def test_heatmap_without_members_shows_each_run_met_or_not(sweep, targets):
     deterministic = sweep.isel(sample=0, drop=True)
     evaluation = evaluate_per_contract(deterministic, targets)
@@ -346,7 +360,7 @@ def test_calibration_series_and_deviations(results, observations):
         "Services value added, share 2016",
     ]
     assert list(deviations.get_yticks()) == [5, 4, 3, 2, 1, 0]
-    assert "(6 of 7;" in deviations.get_title()
+    assert "(6 of 7)" in deviations.get_title().replace("\n", " ")
     # the deviation in σ of the 2020 high-tech enterprises, median over the members
     model = results["high_tech_enterprises"].sel(scenario="baseline", time=2020.0)
     sigma = 0.02 * 244

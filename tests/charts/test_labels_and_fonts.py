@@ -56,6 +56,30 @@ def test_target_conditions(targets):
     assert labels.target_axis_label(share, "en") == "share, %, 2025"
 
 
+def test_growth_words_are_said_once():
+    assert labels.without_growth("Services value added, average annual growth") == (
+        "Services value added"
+    )
+    assert labels.without_growth("服务业增加值年均增长") == "服务业增加值"
+    assert labels.without_growth("数字经济增加值年均增速") == "数字经济增加值"
+    assert labels.without_growth("High-tech enterprises") == "High-tech enterprises"
+    growth = type("T", (), {})()
+    growth.__dict__.update(
+        name_en="Retail sales, average annual growth",
+        name_zh="社会消费品零售总额年均增长",
+        kind="growth",
+        comparison=">=",
+        threshold=0.1,
+        unit="fraction",
+        window=(2021, 2025),
+        year=None,
+    )
+    assert labels.target_title(growth, "en") == (
+        "Retail sales, average annual growth: ≥ 10 %/yr, 2021–2025"
+    )
+    assert labels.target_title(growth, "zh") == "社会消费品零售总额年均增长：≥ 10%/年，2021–2025年"
+
+
 def test_chinese_wraps_at_punctuation_and_keeps_numbers_whole():
     text = "社会消费品零售总额：年均增长 ≥ 10%/年，2021–2025年"
     lines = labels.wrap(text, 30, "zh").split("\n")
@@ -72,7 +96,7 @@ def test_names_of_running_totals(results):
     assert labels.yearly_amount_name(talent, "zh") == "引进高层次人才（年度值）"
     # an English chart never shows a Chinese long_name
     odd = results["gdp"].assign_attrs(long_name="地区生产总值")
-    assert labels.variable_name(odd, "en") == "Gdp"
+    assert labels.variable_name(odd, "en") == "GDP"
 
 
 def test_every_phrase_exists_in_both_languages():
