@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import xarray as xr
@@ -21,6 +21,7 @@ def plot(
     results: xr.Dataset,
     *,
     observations: Sequence | None = None,
+    targets: Mapping | None = None,
     scenario: str | None = None,
     lang: str = "en",
 ) -> Figure:
@@ -38,6 +39,9 @@ def plot(
         Output of ``heping-sd run`` (a best fit or a calibrated ensemble) covering 2015–2020.
     observations
         The record (the shipped ``model/observed.csv`` when ``None``).
+    targets
+        The target catalogue, whose names name the quantities (the shipped one when
+        ``None``; pass ``{}`` to name them by the variables' attrs).
     scenario
         Which scenario to compare; ``baseline`` if present, else the first.
     lang
@@ -48,6 +52,8 @@ def plot(
     matplotlib.figure.Figure
     """
     observations = catalogue.load_observed() if observations is None else observations
+    targets = catalogue.load_targets() if targets is None else targets
+    namers = [t for t in targets.values() if t.represented]
     dim = series.scenario_dim(results, "calibration")
     one = results.isel({dim: series.case_index(results, dim, scenario)})
     usable = [
@@ -88,11 +94,13 @@ def plot(
             extra.remove()
         axes = axes[: len(quantities)]
         for ax, quantity in zip(axes, quantities, strict=True):
-            _series_panel(ax, one, quantity, usable, weights, span, lang)
+            _series_panel(ax, one, quantity, usable, weights, span, namers, lang)
         marks.finish_time_axes(axes, lang, *span)
         for ax in axes:
             ax.set_xlim(span[0] - 0.3, span[1] + 0.3)
-    _deviation_panel(bottom.add_subplot(), one, usable, weights, lang, total=len(observations))
+    _deviation_panel(
+        bottom.add_subplot(), one, usable, weights, namers, lang, total=len(observations)
+    )
 
     figure.suptitle(labels.phrase("calibration_title", lang, first=span[0], last=span[1]))
     ensemble = weights is not None or series.has_members(one)
@@ -121,7 +129,9 @@ def plot(
     return figure
 
 
-def _series_panel(ax, one: xr.Dataset, quantity: str, usable, weights, span, lang: str) -> None:
+def _series_panel(
+    ax, one: xr.Dataset, quantity: str, usable, weights, span, namers, lang: str
+) -> None:
     rows = [o for o in usable if o.quantity == quantity and o.kind == "level"]
     aggregate = rows[0].aggregate
     yearly = series.year_values(one[quantity], aggregate)
@@ -140,13 +150,13 @@ def _series_panel(ax, one: xr.Dataset, quantity: str, usable, weights, span, lan
         ax.plot(years, bands.sel(quantile=0.5), color=style.color(0))
     else:
         ax.plot(years, yearly.values, color=style.color(0))
-    panel = marks.Panel(quantity, aggregate, ())
+    panel = marks.Panel(quantity, aggregate, tuple(namers))
     marks.draw_record(ax, rows, panel)
     ax.set_title(marks.panel_title(one, panel, lang))
     ax.set_ylabel(marks.panel_unit(one, panel, lang))
 
 
-def _deviation_panel(ax, one: xr.Dataset, usable, weights, lang: str, *, total: int) -> None:
+def _deviation_panel(ax, one: xr.Dataset, usable, weights, namers, lang: str, *, total: int):
     y = np.arange(len(usable))[::-1]
     names = []
     for position, row in zip(y, usable, strict=True):
@@ -188,7 +198,7 @@ def _deviation_panel(ax, one: xr.Dataset, usable, weights, lang: str, *, total: 
             markersize=5,
             markerfacecolor=style.color(0) if fitted else "white",
         )
-        names.append(_observation_label(one, row, lang))
+        names.append(_observation_label(one, row, namers, lang))
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_yticks(y, names)
     ax.set_xlabel(labels.phrase("deviation", lang))
@@ -201,13 +211,8 @@ def _deviation_panel(ax, one: xr.Dataset, usable, weights, lang: str, *, total: 
     ax.tick_params(axis="y", length=0)
 
 
-def _observation_label(one: xr.Dataset, row, lang: str) -> str:
-    variable = one[row.quantity]
-    name = (
-        labels.amount_name(variable, lang)
-        if row.aggregate == "annual"
-        else (labels.variable_name(variable, lang))
-    )
+def _observation_label(one: xr.Dataset, row, namers, lang: str) -> str:
+    name = marks.quantity_name(one, row.quantity, row.aggregate, namers, lang)
     sep = "，" if lang == "zh" else ", "
     if row.kind == "level":
         what = f"{name} {row.year}"

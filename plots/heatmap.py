@@ -80,7 +80,8 @@ def plot(
                 fontsize=7,
                 color="white" if cell > 0.55 else "black",
             )
-    elif min(grid.shape) >= 3 and np.ptp(grid) > 0:
+    elif min(grid.shape) >= 3 and not np.isin(grid, (0.0, 1.0)).all():
+        # contours of 0/1 cells would only trace the cell edges, a little off
         lines = ax.contour(
             x_values, y_values, grid, levels=[0.5, 0.9], colors="black", linewidths=0.9
         )

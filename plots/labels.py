@@ -179,7 +179,7 @@ def wrap(text: str, width: int, lang: str) -> str:
     """
     if lang != "zh":
         return "\n".join(textwrap.wrap(text, width, break_long_words=False)) or text
-    pieces = [p for p in re.split(r"(?<=[，；、：])|(?<=[^≥≤] )", text) if p]
+    pieces = [p for p in re.split(r"(?<=[，；、：])|(?<=[^≥≤] )(?=\D)", text) if p]
     lines: list[str] = []
     for piece in pieces:
         if lines and columns(lines[-1] + piece.rstrip()) <= width:

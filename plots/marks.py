@@ -76,29 +76,30 @@ def panels_for(
     return panels
 
 
-def panel_title(ds: xr.Dataset, panel: Panel, lang: str) -> str:
-    """The quantity's name, wrapped to fit a panel; "per year" for a running total.
+def quantity_name(ds: xr.Dataset, quantity: str, aggregate: str, targets, lang: str) -> str:
+    """A model quantity's name for readers (a running total: the name of what it adds up).
 
     The names in targets.toml are written for readers (in both languages), the variables'
     are model identifiers, so a target's name is preferred where it names the quantity
     itself: a level target's, a growth target's without the word "growth", a cumulative
     target's on a running total (it names the flow). Otherwise the variable's name.
     """
-    name = None
-    for target in panel.targets:
-        if target.kind == "level" or (target.kind == "cumulative" and panel.aggregate == "annual"):
-            name = labels.named(target, lang)
-        elif target.kind == "growth":
-            name = labels.without_growth(labels.named(target, lang))
-        if name:
-            break
-    variable = ds[panel.quantity]
-    if not name:
-        name = (
-            labels.amount_name(variable, lang)
-            if panel.aggregate == "annual"
-            else (labels.variable_name(variable, lang))
-        )
+    for target in targets:
+        if target.quantity != quantity:
+            continue
+        if target.kind == "level" or (target.kind == "cumulative" and aggregate == "annual"):
+            return labels.named(target, lang)
+        if target.kind == "growth":
+            return labels.without_growth(labels.named(target, lang))
+    variable = ds[quantity]
+    if aggregate == "annual":
+        return labels.amount_name(variable, lang)
+    return labels.variable_name(variable, lang)
+
+
+def panel_title(ds: xr.Dataset, panel: Panel, lang: str) -> str:
+    """The quantity's name (:func:`quantity_name`), wrapped; "per year" for a running total."""
+    name = quantity_name(ds, panel.quantity, panel.aggregate, panel.targets, lang)
     if panel.aggregate == "annual":
         name = labels.phrase("per_year", lang, name=name)
     return labels.wrap(name, 30, lang)

@@ -30,7 +30,7 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "matrix": ("targets",),
     "heatmap": ("targets", "levers", "target", "lever_file"),
     "tornado": ("lever_file",),
-    "calibration": ("observed", "scenario"),
+    "calibration": ("observed", "targets", "scenario"),
 }
 _FLAGS = {
     "targets": "--targets",

@@ -340,13 +340,13 @@ def test_tornado_needs_a_sensitivity_dataset(results):
 # ----------------------------------------------------------------------------- calibration
 
 
-def test_calibration_series_and_deviations(results, observations):
-    figure = calibration_chart.plot(results, observations=observations)
+def test_calibration_series_and_deviations(results, observations, targets):
+    figure = calibration_chart.plot(results, observations=observations, targets=targets)
     panels = [ax for ax in figure.axes if ax.get_xlabel() == "Year (end of)"]
     assert [ax.get_title().replace("\n", " ") for ax in panels] == [
         "High-tech enterprises",
         "Retail sales of consumer goods, per year",
-        "Key commercial buildings",
+        "Key commercial buildings (≥ 5000 m²)",
     ]
     assert record_points(panels[0]) == [(2015.0, 114.0), (2020.0, 244.0)]
     (deviations,) = [ax for ax in figure.axes if ax.get_xlabel().startswith("Deviation")]
@@ -356,7 +356,7 @@ def test_calibration_series_and_deviations(results, observations):
         "High-tech enterprises 2020",
         "Retail sales of consumer goods 2016",
         "Retail sales of consumer goods, total 2018–2021",
-        "Key commercial buildings 2020",
+        "Key commercial buildings (≥ 5000 m²) 2020",
         "Services value added, share 2016",
     ]
     assert list(deviations.get_yticks()) == [5, 4, 3, 2, 1, 0]
@@ -376,7 +376,7 @@ def test_calibration_needs_matching_quantities(results):
         )
     ]
     with pytest.raises(InputError, match="no figure of the record"):
-        calibration_chart.plot(results, observations=unrelated)
+        calibration_chart.plot(results, observations=unrelated, targets={})
 
 
 # ----------------------------------------------------------------------------- all kinds
@@ -400,7 +400,7 @@ def every_kind(
         "matrix": lambda lang: matrix.plot(evaluated, targets=targets, lang=lang),
         "tornado": lambda lang: tornado.plot(sensitivity, lever_catalogue=levers, lang=lang),
         "calibration": lambda lang: calibration_chart.plot(
-            best_fit, observations=observations, lang=lang
+            best_fit, observations=observations, targets=targets, lang=lang
         ),
     }
 
@@ -487,7 +487,9 @@ def test_nan_in_results_is_reported_not_plotted(targets, observations):
     with pytest.raises(InputError, match="high_tech_enterprises"):
         fan.plot(broken, scenario="talent_first", targets=targets, observations=observations)
     with pytest.raises(InputError, match="high_tech_enterprises"):
-        calibration_chart.plot(broken, scenario="talent_first", observations=observations)
+        calibration_chart.plot(
+            broken, scenario="talent_first", observations=observations, targets=targets
+        )
 
 
 def test_weighted_quantiles():

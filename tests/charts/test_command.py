@@ -60,7 +60,7 @@ def arguments(kind: str, files: dict[str, Path]) -> list:
         "compare": ["--targets", files["targets"]],
         "matrix": ["--targets", files["targets"]],
         "heatmap": ["--targets", files["targets"]],
-        "calibration": ["--observed", files["observed"]],
+        "calibration": ["--observed", files["observed"], "--targets", files["targets"]],
     }.get(kind, [])
     return [files[source], "--kind", kind, *extra]
 
