@@ -4,9 +4,10 @@ Each image is made by the ``heping-sd plot`` command itself, and the page shows 
 
 From real outputs (the targets, record and levers of the shipped model are used)::
 
-    heping-sd run scenarios/*.toml --out results.nc          # with a calibrated ensemble
+    heping-sd run scenarios/baseline.toml scenarios/talent_first.toml … --out results.nc
     heping-sd sweep scenarios/sweep_grid_….toml --out sweep.nc
-    python docs/make_gallery.py --results results.nc --sweep sweep.nc \\
+    heping-sd sweep scenarios/sweep_levers_lhs.toml --out lhs.nc
+    python docs/make_gallery.py --results results.nc --sweep sweep.nc --fan-sweep lhs.nc \\
         [--best-fit best_fit.nc] [--sensitivity sensitivity.nc]
 
 Without result files the charts are drawn from the synthetic results of the test suite
@@ -109,7 +110,32 @@ def source_of(kind: str, files: dict[str, Path | None]) -> Path | None:
         return files.get("evaluated") or files.get("results")
     if kind == "calibration":
         return files.get("best_fit") or files.get("results")
+    if kind == "fan":  # an ensemble's spread if there is one, else the spread over a sweep
+        results = files.get("results")
+        if results is not None and _has_ensemble(results):
+            return results
+        return files.get("fan_sweep") or files.get("sweep")
     return files.get({"heatmap": "sweep", "tornado": "sensitivity"}.get(kind, "results"))
+
+
+def _provenance(path: Path) -> str:
+    import xarray as xr
+
+    with xr.open_dataset(path) as ds:
+        attrs = ds.attrs
+        sizes = " × ".join(f"{n} {d}" for d, n in ds.sizes.items())
+    model = str(attrs.get("model_sha256", "?"))[:12]
+    return (
+        f"{sizes}; heping-sd {attrs.get('heping_sd_version', '?')}, model sha256 {model}…, "
+        f"created {attrs.get('created', '?')}"
+    )
+
+
+def _has_ensemble(path: Path) -> bool:
+    import xarray as xr
+
+    with xr.open_dataset(path) as ds:
+        return "sample" in ds.dims
 
 
 def command(kind: str, source: Path, out: Path, lang: str, catalogues: list[str]) -> list[str]:
@@ -143,6 +169,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--best-fit", type=Path, help="heping-sd run --best-fit output")
     parser.add_argument("--sweep", type=Path, help="heping-sd sweep output of a two-lever grid")
     parser.add_argument("--sensitivity", type=Path, help="a sensitivity Dataset (Sobol indices)")
+    parser.add_argument(
+        "--fan-sweep",
+        type=Path,
+        help="a sweep for the fan chart when the results hold no ensemble (default: --sweep)",
+    )
     parser.add_argument("--out", type=Path, default=DOCS / "img", help="image directory")
     parser.add_argument("--page", type=Path, default=DOCS / "gallery.md", help="the page")
     parser.add_argument("--dpi", type=int, default=110)
@@ -156,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         "best_fit": args.best_fit,
         "sweep": args.sweep,
         "sensitivity": args.sensitivity,
+        "fan_sweep": args.fan_sweep,
     }
     with tempfile.TemporaryDirectory() as scratch:
         if any(real.values()):
@@ -194,11 +226,17 @@ def page(sections, missing: list[str], inputs: Inputs) -> str:
         "do not edit them by hand. Regenerate from real outputs with",
         "",
         "```bash",
-        "python docs/make_gallery.py --results results.nc --sweep sweep.nc \\",
+        "python docs/make_gallery.py --results results.nc --sweep sweep.nc --fan-sweep lhs.nc \\",
         "    [--best-fit best_fit.nc] [--sensitivity sensitivity.nc]",
         "```",
         "",
     ]
+    if not inputs.synthetic:
+        lines += ["Drawn from:", ""]
+        for role, path in inputs.files.items():
+            if path is not None:
+                lines.append(f"- `{path.name}` ({role}): {_provenance(path)}")
+        lines.append("")
     if inputs.synthetic:
         lines += [
             "> **Synthetic data.** These images are drawn from the synthetic results of the",
