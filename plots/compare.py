@@ -40,7 +40,7 @@ def plot(results: xr.Dataset, *, targets: Mapping | None = None, lang: str = "en
     if weights is None and series.WEIGHT in results:
         weights = results[series.WEIGHT]
     ensemble = series.has_members(value)
-    names = marks.scenario_names(evaluation, dim, lang)
+    names = [labels.wrap(name, 24, lang) for name in marks.scenario_names(evaluation, dim, lang)]
     positions = np.arange(len(names))[::-1]  # first scenario on top
 
     figure, axes = style.panel_grid(len(records), sharex=False)
@@ -72,7 +72,7 @@ def plot(results: xr.Dataset, *, targets: Mapping | None = None, lang: str = "en
                 )
         threshold = target.threshold * scale
         ax.axvline(threshold, color=style.TARGET_COLOR, linestyle=(0, (4, 2)), linewidth=1.2)
-        ax.set_title(labels.wrap(labels.named(target, lang), 32, lang))
+        ax.set_title(labels.wrap(labels.named(target, lang), 28, lang))
         ax.annotate(
             ("≥ " if target.comparison == ">=" else "≤ ") + labels.number(threshold),
             xy=(threshold, 1.0),
@@ -83,7 +83,7 @@ def plot(results: xr.Dataset, *, targets: Mapping | None = None, lang: str = "en
             va="top",
             fontsize=7,
         )
-        ax.set_xlabel(labels.target_axis_label(target, lang))
+        ax.set_xlabel(labels.wrap(labels.target_axis_label(target, lang), 34, lang))
         ax.set_yticks(positions, names if ax.get_subplotspec().is_first_col() else [])
         ax.set_ylim(-0.6, len(names) - 0.4)
         ax.grid(axis="x")

@@ -203,7 +203,7 @@ def test_compare_one_panel_per_target_with_threshold(evaluated, targets):
         assert thresholds == [pytest.approx(target.threshold * scale)]
     assert figure.axes[0].get_xlabel() == "firms, 2025"
     assert figure.axes[1].get_xlabel() == "persons, total 2021–2025"
-    assert figure.axes[2].get_xlabel() == "average annual growth, %/yr, 2021–2025"
+    assert figure.axes[2].get_xlabel() == "average annual growth, %/yr,\n2021–2025"
     ticks = figure.axes[0].get_yticks()
     names = [t.get_text() for t in figure.axes[0].get_yticklabels()]
     assert dict(zip(ticks, names, strict=True)) == {2: "Baseline", 1: "Talent first", 0: "Balanced"}
