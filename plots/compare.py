@@ -40,11 +40,13 @@ def plot(results: xr.Dataset, *, targets: Mapping | None = None, lang: str = "en
     if weights is None and series.WEIGHT in results:
         weights = results[series.WEIGHT]
     ensemble = series.has_members(value)
-    names = [labels.wrap(name, 24, lang) for name in marks.scenario_names(evaluation, dim, lang)]
+    names = [labels.wrap(name, 30, lang) for name in marks.scenario_names(evaluation, dim, lang)]
     positions = np.arange(len(names))[::-1]  # first scenario on top
 
-    figure, axes = style.panel_grid(len(records), sharex=False)
-    figure.set_figheight(max(figure.get_figheight(), 0.9 + len(axes) / 3 * 0.22 * len(names)))
+    # room for every scenario's (wrapped) name: about 0.15 in per line of 8-point text
+    lines = max(name.count("\n") + 1 for name in names)
+    height = max(style.PANEL_HEIGHT, 1.2 + 0.15 * lines * len(names))
+    figure, axes = style.panel_grid(len(records), sharex=False, panel_height=height)
     for ax, target in zip(axes, records, strict=True):
         scale = 100.0 if labels.is_fraction_kind(target.kind) else 1.0
         data = value.sel(target=target.key) * scale

@@ -111,14 +111,16 @@ def new_figure(width: float, height: float) -> Figure:
     return figure
 
 
-def panel_grid(count: int, *, sharex: bool = True) -> tuple[Figure, list]:
+def panel_grid(
+    count: int, *, sharex: bool = True, panel_height: float = PANEL_HEIGHT
+) -> tuple[Figure, list]:
     """A figure with ``count`` panels in up to :data:`MAX_COLUMNS` columns; unused cells removed.
 
     Four panels go in a square, two side by side: fewer empty cells.
     """
     columns = 2 if count in (2, 4) else min(count, MAX_COLUMNS)
     rows = -(-count // columns)
-    figure = new_figure(PANEL_WIDTH * columns, PANEL_HEIGHT * rows + 0.7)
+    figure = new_figure(PANEL_WIDTH * columns, panel_height * rows + 0.7)
     axes = figure.subplots(rows, columns, squeeze=False, sharex=sharex).ravel().tolist()
     for extra in axes[count:]:
         extra.remove()
