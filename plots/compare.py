@@ -74,6 +74,10 @@ def plot(results: xr.Dataset, *, targets: Mapping | None = None, lang: str = "en
                 )
         threshold = target.threshold * scale
         ax.axvline(threshold, color=style.TARGET_COLOR, linestyle=(0, (4, 2)), linewidth=1.2)
+        # the threshold and its label stay inside the axes, however far the values are
+        low, high = ax.get_xlim()
+        span = max(high, threshold) - min(low, threshold)
+        ax.set_xlim(min(low, threshold - 0.04 * span), max(high, threshold + 0.16 * span))
         ax.set_title(labels.wrap(labels.named(target, lang), 28, lang))
         ax.annotate(
             ("≥ " if target.comparison == ">=" else "≤ ") + labels.number(threshold),
