@@ -12,6 +12,7 @@ from matplotlib.patches import Patch
 
 from plots import catalogue, labels, marks, series, style
 from sim.errors import InputError
+from sim.observed import load_observed, predicate_value
 
 FIRST_YEAR = 2015  # the model starts at the end of 2015, the eve of the 十三五
 
@@ -51,7 +52,7 @@ def plot(
     -------
     matplotlib.figure.Figure
     """
-    observations = catalogue.load_observed() if observations is None else observations
+    observations = load_observed() if observations is None else observations
     targets = catalogue.load_targets() if targets is None else targets
     namers = [t for t in targets.values() if t.represented]
     dim = series.scenario_dim(results, "calibration")
@@ -59,7 +60,7 @@ def plot(
     usable = [
         o
         for o in observations
-        if o.quantity in one.data_vars and (o.denominator is None or o.denominator in one.data_vars)
+        if o.quantity in one.data_vars and (not o.denominator or o.denominator in one.data_vars)
     ]
     if not usable:
         raise InputError(
@@ -160,15 +161,7 @@ def _deviation_panel(ax, one: xr.Dataset, usable, weights, namers, lang: str, *,
     y = np.arange(len(usable))[::-1]
     names = []
     for position, row in zip(y, usable, strict=True):
-        model = series.predicate_value(
-            one,
-            row.quantity,
-            row.aggregate,
-            row.kind,
-            year=row.year,
-            window=row.window,
-            denominator=row.denominator,
-        )
+        model = _model_value(one, row)
         sigma = row.rel_sigma * abs(row.value)
         if not sigma > 0:
             raise InputError(
@@ -209,6 +202,36 @@ def _deviation_panel(ax, one: xr.Dataset, usable, weights, namers, lang: str, *,
     ax.grid(axis="x")
     ax.grid(axis="y", visible=False)
     ax.tick_params(axis="y", length=0)
+
+
+def _model_value(one: xr.Dataset, row) -> xr.DataArray:
+    """The model's value of a figure of the record, for every member (shared predicates)."""
+    names = [row.quantity, *([row.denominator] if row.denominator else [])]
+    stacked = one[names].to_array("quantity")
+    members = [d for d in stacked.dims if d not in ("quantity", "time")]
+    times = one["time"].values
+
+    def one_run(values):  # (quantity, time) -> the predicate's value
+        try:
+            return predicate_value(
+                dict(zip(names, values, strict=True)),
+                times,
+                quantity=row.quantity,
+                aggregate=row.aggregate,
+                kind=row.kind,
+                year=row.year,
+                window=row.window,
+                denominator=row.denominator,
+            )
+        except ValueError as err:  # a year end the results do not hold
+            raise InputError(str(err), key=row.key) from None
+
+    return xr.apply_ufunc(
+        one_run,
+        stacked.transpose(*members, "quantity", "time"),
+        input_core_dims=[["quantity", "time"]],
+        vectorize=True,
+    )
 
 
 def _observation_label(one: xr.Dataset, row, namers, lang: str) -> str:

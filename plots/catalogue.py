@@ -1,13 +1,13 @@
-"""What the charts need from the model's data files: targets, the 十三五 record, the levers.
+"""What the charts need from targets.toml and levers.toml.
 
-Minimal readers that follow the contracts in docs/architecture.md (field names as there).
-They read only what the charts draw and report a bad file as :class:`~sim.errors.InputError`.
+Minimal readers that follow the contracts in docs/architecture.md (field names as there),
+until the shared loaders (``sim.targets.load_targets``, ``sim.scenarios.load_levers``) are
+on this branch; they report a bad file as :class:`~sim.errors.InputError`. The record is
+read by :func:`sim.observed.load_observed`.
 """
 
 from __future__ import annotations
 
-import csv
-import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,23 +44,6 @@ class Target:
 
 
 @dataclass(frozen=True)
-class Observation:
-    """One figure of the 十三五 record, a row of ``model/observed.csv``."""
-
-    key: str
-    quantity: str | None
-    aggregate: str
-    kind: str
-    value: float
-    unit: str
-    rel_sigma: float
-    use: str
-    year: int | None = None
-    window: tuple[int, int] | None = None
-    denominator: str | None = None
-
-
-@dataclass(frozen=True)
 class Lever:
     """The parts of a ``model/levers.toml`` entry that label a chart."""
 
@@ -81,7 +64,7 @@ def _default(name: str) -> Path:
     except FileNotFoundError:
         raise InputError(
             f"the shipped model/{name} was not found",
-            expected="a file given with --targets, --observed or --lever-file",
+            expected="a file given with --targets or --lever-file",
         ) from None
 
 
@@ -187,71 +170,6 @@ def load_targets(path: str | Path | None = None) -> dict[str, Target]:
             denominator=entry.get("denominator") if kind == "share" else None,
         )
     return catalogue
-
-
-def _optional_int(text: str, path: Path, key: str) -> int | None:
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        return int(float(text))
-    except ValueError:
-        raise InputError(f"not a year: {text!r}", file=path, key=key) from None
-
-
-def load_observed(path: str | Path | None = None) -> list[Observation]:
-    """Read ``model/observed.csv`` (the shipped one when ``path`` is omitted).
-
-    Returns
-    -------
-    list of Observation
-        One per row, in file order.
-    """
-    path = Path(path) if path is not None else _default("observed.csv")
-    try:
-        with open(path, encoding="utf-8", newline="") as handle:
-            rows = list(csv.DictReader(handle))
-    except FileNotFoundError:
-        raise InputError("file not found", file=path) from None
-    needed = ("key", "quantity", "aggregate", "kind", "value", "unit", "rel_sigma", "use")
-    observations = []
-    for number, row in enumerate(rows, start=2):
-        missing = [name for name in needed if row.get(name) is None]
-        if missing:
-            raise InputError("missing column", file=path, key=missing[0])
-        where = f"line {number} ({row['key']})"
-        kind = row["kind"].strip()
-        quantity = row["quantity"].strip() or None
-        # A figure no model quantity measures is context only; it need not say how to read it.
-        if quantity is not None and kind not in PREDICATE_KINDS:
-            raise InputError(
-                f"unknown kind {kind!r}", file=path, key=where, expected=" | ".join(PREDICATE_KINDS)
-            )
-        try:
-            value = float(row["value"])
-            rel_sigma = float(row["rel_sigma"])
-        except ValueError:
-            raise InputError("value and rel_sigma must be numbers", file=path, key=where) from None
-        if not (math.isfinite(value) and math.isfinite(rel_sigma)):
-            raise InputError("value and rel_sigma must be finite", file=path, key=where)
-        first = _optional_int(row.get("window_first") or "", path, where)
-        last = _optional_int(row.get("window_last") or "", path, where)
-        observations.append(
-            Observation(
-                key=row["key"].strip(),
-                quantity=quantity,
-                aggregate=row["aggregate"].strip() or "level",
-                kind=kind,
-                value=value,
-                unit=row["unit"].strip(),
-                rel_sigma=rel_sigma,
-                use=row["use"].strip(),
-                year=_optional_int(row.get("year") or "", path, where),
-                window=(first, last) if first is not None and last is not None else None,
-                denominator=(row.get("denominator") or "").strip() or None,
-            )
-        )
-    return observations
 
 
 def load_levers(path: str | Path | None = None) -> dict[str, Lever]:

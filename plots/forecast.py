@@ -9,6 +9,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from plots import catalogue, labels, marks, series, style
+from sim.observed import load_observed
 
 
 @style.chart
@@ -43,7 +44,7 @@ def plot(
     matplotlib.figure.Figure
     """
     targets = catalogue.load_targets() if targets is None else targets
-    observations = catalogue.load_observed() if observations is None else observations
+    observations = load_observed() if observations is None else observations
     dim = series.scenario_dim(results, "forecast")
     panels = marks.panels_for(
         results, list(targets.values()), list(observations), quantities, "forecast"

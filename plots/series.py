@@ -106,50 +106,6 @@ def year_values(variable: xr.DataArray, aggregate: str) -> xr.DataArray:
     return by_year
 
 
-def value_in(variable: xr.DataArray, aggregate: str, year: int) -> xr.DataArray:
-    """The yearly value of a variable for one calendar year (see :func:`year_values`)."""
-    yearly = year_values(variable, aggregate)
-    if year not in yearly["year"].values:
-        raise InputError(
-            f"no value for {year}: the results cover years "
-            f"{int(yearly['year'].min())}–{int(yearly['year'].max())}",
-            key=str(variable.name),
-        )
-    return yearly.sel(year=year, drop=True)
-
-
-def predicate_value(
-    ds: xr.Dataset,
-    quantity: str,
-    aggregate: str,
-    kind: str,
-    *,
-    year: int | None = None,
-    window: tuple[int, int] | None = None,
-    denominator: str | None = None,
-) -> xr.DataArray:
-    """The value of an observation or target predicate for every run in ``ds``.
-
-    See "Predicates" in docs/architecture.md: ``level``, ``growth`` (average annual, a
-    fraction), ``cumulative`` (``Q(last) − Q(first − 1)``) and ``share`` (a fraction).
-    """
-    variable = ds[quantity]
-    if kind == "level":
-        return value_in(variable, aggregate, int(year))
-    if kind == "share":
-        return value_in(variable, aggregate, int(year)) / value_in(
-            ds[denominator], aggregate, int(year)
-        )
-    first, last = window
-    if kind == "growth":
-        start = value_in(variable, aggregate, first - 1)
-        end = value_in(variable, aggregate, last)
-        return (end / start) ** (1.0 / (last - first + 1)) - 1.0
-    if kind == "cumulative":
-        return value_in(variable, "level", last) - value_in(variable, "level", first - 1)
-    raise ValueError(f"unknown predicate kind {kind!r}")
-
-
 def quantiles(
     data: xr.DataArray,
     weights: xr.DataArray | None = None,

@@ -125,13 +125,14 @@ def _refuse_foreign_options(args: argparse.Namespace) -> None:
 
 def _chart_options(args: argparse.Namespace) -> dict[str, Any]:
     from plots import catalogue
+    from sim.observed import load_observed
 
     taken = OPTIONS[args.kind]
     options: dict[str, Any] = {}
     if "targets" in taken:
         options["targets"] = catalogue.load_targets(args.targets)
     if "observed" in taken:
-        options["observations"] = catalogue.load_observed(args.observed)
+        options["observations"] = load_observed(args.observed)
     if "quantities" in taken and args.quantities:
         options["quantities"] = args.quantities
     if "scenario" in taken and args.scenario:

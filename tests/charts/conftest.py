@@ -18,6 +18,7 @@ from synthetic import (
 )
 
 from plots import catalogue, fonts
+from sim.observed import load_observed
 
 
 @pytest.fixture(scope="session")
@@ -42,7 +43,7 @@ def levers(data_dir):
 
 @pytest.fixture(scope="session")
 def observations(data_dir):
-    return catalogue.load_observed(data_dir / "observed.csv")
+    return load_observed(data_dir / "observed.csv")
 
 
 @pytest.fixture(scope="session")

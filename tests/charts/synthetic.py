@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from plots import series
+from sim.observed import predicate_value
 
 TIME = np.round(np.arange(2015.0, 2025.0 + 1e-9, 0.25), 2)
 DT = 0.25
@@ -421,24 +421,38 @@ def make_sensitivity() -> xr.Dataset:
     )
 
 
+def _predicate(ds: xr.Dataset, target) -> xr.DataArray:
+    """A target's value for every run, by the shared predicates of sim.observed."""
+    names = [target.quantity, *([target.denominator] if target.denominator else [])]
+    stacked = ds[names].to_array("quantity")
+    runs = [d for d in stacked.dims if d not in ("quantity", "time")]
+
+    def one_run(values):
+        return predicate_value(
+            dict(zip(names, values, strict=True)),
+            ds["time"].values,
+            quantity=target.quantity,
+            aggregate=target.aggregate,
+            kind=target.kind,
+            year=target.year,
+            window=target.window,
+            denominator=target.denominator or "",
+        )
+
+    return xr.apply_ufunc(
+        one_run,
+        stacked.transpose(*runs, "quantity", "time"),
+        input_core_dims=[["quantity", "time"]],
+        vectorize=True,
+    )
+
+
 def evaluate_per_contract(ds: xr.Dataset, targets: dict) -> xr.Dataset:
     """The evaluated-targets Dataset of docs/architecture.md, for the represented targets."""
     chosen = [t for t in targets.values() if t.represented]
-    value = xr.concat(
-        [
-            series.predicate_value(
-                ds,
-                t.quantity,
-                t.aggregate,
-                t.kind,
-                year=t.year,
-                window=t.window,
-                denominator=t.denominator,
-            )
-            for t in chosen
-        ],
-        dim="target",
-    ).assign_coords(target=[t.key for t in chosen])
+    value = xr.concat([_predicate(ds, t) for t in chosen], dim="target").assign_coords(
+        target=[t.key for t in chosen]
+    )
     value = value.drop_vars([c for c in value.coords if c not in value.dims])
     threshold = xr.DataArray([t.threshold for t in chosen], dims="target")
     greater = xr.DataArray([t.comparison == ">=" for t in chosen], dims="target")

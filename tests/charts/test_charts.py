@@ -13,9 +13,10 @@ from matplotlib.image import AxesImage
 from matplotlib.patches import Rectangle
 from synthetic import GRID_BUILDING, GRID_TALENT, evaluate_per_contract, make_results
 
-from plots import KINDS, catalogue, compare, fan, forecast, heatmap, matrix, series, tornado
+from plots import KINDS, compare, fan, forecast, heatmap, matrix, series, tornado
 from plots import calibration as calibration_chart
 from sim.errors import InputError
+from sim.observed import Observation
 
 
 def legend_texts(figure) -> list[str]:
@@ -40,7 +41,7 @@ def record_points(ax) -> list[tuple[float, float]]:
 
 
 def yearly(ds, name, aggregate, year):
-    return series.value_in(ds[name], aggregate, year)
+    return series.year_values(ds[name], aggregate).sel(year=year)
 
 
 # ----------------------------------------------------------------------------- forecast
@@ -371,8 +372,19 @@ def test_calibration_series_and_deviations(results, observations, targets):
 
 def test_calibration_needs_matching_quantities(results):
     unrelated = [
-        catalogue.Observation(
-            "x", "no_such_quantity", "level", "level", 1.0, "", 0.1, "calibrate", 2020
+        Observation(
+            key="x",
+            value=1.0,
+            unit="",
+            rel_sigma=0.1,
+            source="",
+            quote="",
+            note="",
+            use="calibrate",
+            quantity="no_such_quantity",
+            aggregate="level",
+            kind="level",
+            year=2020,
         )
     ]
     with pytest.raises(InputError, match="no figure of the record"):
