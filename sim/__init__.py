@@ -9,4 +9,13 @@ try:
 except PackageNotFoundError:  # running from a source checkout that is not installed
     __version__ = "0.1.0+source"
 
-__all__ = ["__version__"]
+__all__ = ["Model", "__version__", "load_model"]
+
+
+def __getattr__(name: str):
+    # Lazy, so that `import sim` (and every CLI command) does not pay for numpy/PySD.
+    if name in ("Model", "load_model"):
+        from sim import engine
+
+        return getattr(engine, name)
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")
