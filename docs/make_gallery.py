@@ -70,27 +70,17 @@ def synthetic_inputs(directory: Path) -> Inputs:
     sys.path.insert(0, str(REPO / "tests" / "charts"))
     import synthetic
 
-    from plots import catalogue
-
     (directory / "targets.toml").write_text(synthetic.TARGETS_TOML, encoding="utf-8")
     synthetic.write_observed(directory / "observed.csv")
     (directory / "levers.toml").write_text(synthetic.LEVERS_TOML, encoding="utf-8")
-    targets = catalogue.load_targets(directory / "targets.toml")
-    results = synthetic.make_results(members=40)
-    sweep = synthetic.make_sweep(members=20)
     files = {
         "results": directory / "results.nc",
-        "evaluated": directory / "evaluated.nc",
         "sweep": directory / "sweep.nc",
         "best_fit": directory / "best_fit.nc",
         "sensitivity": directory / "sensitivity.nc",
     }
-    results.to_netcdf(files["results"])
-    synthetic.evaluate_per_contract(results, targets).to_netcdf(files["evaluated"])
-    evaluated_sweep = synthetic.evaluate_per_contract(sweep, targets)
-    sweep.assign(all_met_probability=evaluated_sweep["all_met_probability"]).to_netcdf(
-        files["sweep"]
-    )
+    synthetic.make_results(members=40).to_netcdf(files["results"])
+    synthetic.make_sweep(members=20).to_netcdf(files["sweep"])
     synthetic.make_results(members=0).to_netcdf(files["best_fit"])
     synthetic.make_sensitivity().to_netcdf(files["sensitivity"])
     catalogues = [
@@ -105,9 +95,7 @@ def synthetic_inputs(directory: Path) -> Inputs:
 
 
 def source_of(kind: str, files: dict[str, Path | None]) -> Path | None:
-    """The file a kind is drawn from (a saved evaluation for compare/matrix when there is one)."""
-    if kind in ("compare", "matrix"):
-        return files.get("evaluated") or files.get("results")
+    """The file a kind is drawn from."""
     if kind == "calibration":
         return files.get("best_fit") or files.get("results")
     if kind == "fan":  # an ensemble's spread if there is one, else the spread over a sweep

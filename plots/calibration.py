@@ -10,9 +10,10 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from plots import catalogue, labels, marks, series, style
+from plots import labels, marks, series, style
 from sim.errors import InputError
 from sim.observed import load_observed, predicate_value
+from sim.targets import load_targets
 
 FIRST_YEAR = 2015  # the model starts at the end of 2015, the eve of the 十三五
 
@@ -53,7 +54,7 @@ def plot(
     matplotlib.figure.Figure
     """
     observations = load_observed() if observations is None else observations
-    targets = catalogue.load_targets() if targets is None else targets
+    targets = load_targets() if targets is None else targets
     namers = [t for t in targets.values() if t.represented]
     dim = series.scenario_dim(results, "calibration")
     one = results.isel({dim: series.case_index(results, dim, scenario)})

@@ -14,9 +14,10 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from plots import catalogue, labels, marks, series, style
+from plots import labels, marks, series, style
 from sim.errors import InputError
 from sim.observed import load_observed
+from sim.targets import load_targets
 
 
 @style.chart
@@ -51,7 +52,7 @@ def plot(
     -------
     matplotlib.figure.Figure
     """
-    targets = catalogue.load_targets() if targets is None else targets
+    targets = load_targets() if targets is None else targets
     observations = load_observed() if observations is None else observations
     one, weights, title = _members(results, scenario, lang)
     panels = marks.panels_for(one, list(targets.values()), list(observations), quantities, "fan")

@@ -8,8 +8,9 @@ import xarray as xr
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from plots import catalogue, labels, marks, series, style
+from plots import labels, marks, series, style
 from sim.observed import load_observed
+from sim.targets import load_targets
 
 
 @style.chart
@@ -43,7 +44,7 @@ def plot(
     -------
     matplotlib.figure.Figure
     """
-    targets = catalogue.load_targets() if targets is None else targets
+    targets = load_targets() if targets is None else targets
     observations = load_observed() if observations is None else observations
     dim = series.scenario_dim(results, "forecast")
     panels = marks.panels_for(

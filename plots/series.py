@@ -156,7 +156,7 @@ def evaluated(ds: xr.Dataset, targets: Mapping | None) -> xr.Dataset:
 def target_records(evaluation: xr.Dataset, targets: Mapping | None) -> list:
     """The catalogue entries of the evaluated targets, in the evaluation's order."""
     if targets is None:
-        from plots.catalogue import load_targets
+        from sim.targets import load_targets
 
         targets = load_targets()
     keys = [str(k) for k in evaluation["target"].values]

@@ -124,13 +124,13 @@ def _refuse_foreign_options(args: argparse.Namespace) -> None:
 
 
 def _chart_options(args: argparse.Namespace) -> dict[str, Any]:
-    from plots import catalogue
     from sim.observed import load_observed
+    from sim.targets import load_targets
 
     taken = OPTIONS[args.kind]
     options: dict[str, Any] = {}
     if "targets" in taken:
-        options["targets"] = catalogue.load_targets(args.targets)
+        options["targets"] = load_targets(args.targets)
     if "observed" in taken:
         options["observations"] = load_observed(args.observed)
     if "quantities" in taken and args.quantities:
@@ -148,26 +148,18 @@ def _chart_options(args: argparse.Namespace) -> dict[str, Any]:
 
 def _lever_catalogue(path: Path | None):
     """The lever catalogue names levers and marks the status quo; the chart works without it."""
-    from plots import catalogue
+    from sim.scenarios import load_levers
 
     if path is not None:
-        return catalogue.load_levers(path)
+        return load_levers(path)
     try:
-        return catalogue.load_levers()
+        return load_levers()
     except (FileNotFoundError, InputError):
         return None
 
 
 def _open(path: Path):
-    import xarray as xr
+    from sim.commands.targets import open_results
 
-    if not path.is_file():
-        raise InputError("no such results file", file=path, expected="a NetCDF file")
-    try:
-        return xr.load_dataset(path)
-    except (OSError, ValueError) as err:
-        raise InputError(
-            f"cannot read as NetCDF ({type(err).__name__})",
-            file=path,
-            expected="a NetCDF file written by heping-sd run or sweep",
-        ) from None
+    with open_results(path) as ds:
+        return ds.load()

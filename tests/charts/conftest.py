@@ -10,15 +10,16 @@ import xarray as xr
 from synthetic import (
     LEVERS_TOML,
     TARGETS_TOML,
-    evaluate_per_contract,
     make_results,
     make_sensitivity,
     make_sweep,
     write_observed,
 )
 
-from plots import catalogue, fonts
+from plots import fonts
 from sim.observed import load_observed
+from sim.scenarios import load_levers
+from sim.targets import evaluate, load_targets
 
 
 @pytest.fixture(scope="session")
@@ -33,12 +34,12 @@ def data_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def targets(data_dir):
-    return catalogue.load_targets(data_dir / "targets.toml")
+    return load_targets(data_dir / "targets.toml")
 
 
 @pytest.fixture(scope="session")
 def levers(data_dir):
-    return catalogue.load_levers(data_dir / "levers.toml")
+    return load_levers(data_dir / "levers.toml")
 
 
 @pytest.fixture(scope="session")
@@ -68,12 +69,12 @@ def sensitivity() -> xr.Dataset:
 
 @pytest.fixture(scope="session")
 def evaluated(results, targets) -> xr.Dataset:
-    return evaluate_per_contract(results, targets)
+    return evaluate(results, targets)
 
 
 @pytest.fixture(scope="session")
 def evaluated_sweep(sweep, targets) -> xr.Dataset:
-    return evaluate_per_contract(sweep, targets)
+    return evaluate(sweep, targets)
 
 
 @pytest.fixture(scope="session")

@@ -15,8 +15,6 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from sim.observed import predicate_value
-
 TIME = np.round(np.arange(2015.0, 2025.0 + 1e-9, 0.25), 2)
 DT = 0.25
 POLICY_START = 2020.0
@@ -419,55 +417,3 @@ def make_sensitivity() -> xr.Dataset:
         },
         attrs={"output": "all_met_probability"},
     )
-
-
-def _predicate(ds: xr.Dataset, target) -> xr.DataArray:
-    """A target's value for every run, by the shared predicates of sim.observed."""
-    names = [target.quantity, *([target.denominator] if target.denominator else [])]
-    stacked = ds[names].to_array("quantity")
-    runs = [d for d in stacked.dims if d not in ("quantity", "time")]
-
-    def one_run(values):
-        return predicate_value(
-            dict(zip(names, values, strict=True)),
-            ds["time"].values,
-            quantity=target.quantity,
-            aggregate=target.aggregate,
-            kind=target.kind,
-            year=target.year,
-            window=target.window,
-            denominator=target.denominator or "",
-        )
-
-    return xr.apply_ufunc(
-        one_run,
-        stacked.transpose(*runs, "quantity", "time"),
-        input_core_dims=[["quantity", "time"]],
-        vectorize=True,
-    )
-
-
-def evaluate_per_contract(ds: xr.Dataset, targets: dict) -> xr.Dataset:
-    """The evaluated-targets Dataset of docs/architecture.md, for the represented targets."""
-    chosen = [t for t in targets.values() if t.represented]
-    value = xr.concat([_predicate(ds, t) for t in chosen], dim="target").assign_coords(
-        target=[t.key for t in chosen]
-    )
-    value = value.drop_vars([c for c in value.coords if c not in value.dims])
-    threshold = xr.DataArray([t.threshold for t in chosen], dims="target")
-    greater = xr.DataArray([t.comparison == ">=" for t in chosen], dims="target")
-    met = xr.where(greater, value >= threshold, value <= threshold)
-    members = "sample" if "sample" in ds.dims else None
-    frac = (lambda m: m.astype(float).mean(members)) if members else (lambda m: m.astype(float))
-    out = xr.Dataset(
-        {
-            "value": value,
-            "threshold": threshold,
-            "met": met,
-            "probability": frac(met),
-            "all_met_probability": frac(met.all("target")),
-        },
-        coords={"target": [t.key for t in chosen]},
-    )
-    keep = [c for c in ds.coords if c != "time" and "time" not in ds[c].dims]
-    return out.assign_coords({c: ds[c] for c in keep})

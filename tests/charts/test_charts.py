@@ -11,12 +11,13 @@ import pytest
 from matplotlib.collections import PolyCollection, QuadMesh
 from matplotlib.image import AxesImage
 from matplotlib.patches import Rectangle
-from synthetic import GRID_BUILDING, GRID_TALENT, evaluate_per_contract, make_results
+from synthetic import GRID_BUILDING, GRID_TALENT, make_results
 
 from plots import KINDS, compare, fan, forecast, heatmap, matrix, series, tornado
 from plots import calibration as calibration_chart
 from sim.errors import InputError
 from sim.observed import Observation
+from sim.targets import evaluate
 
 
 def legend_texts(figure) -> list[str]:
@@ -243,7 +244,7 @@ def test_matrix_refuses_nan(evaluated, targets):
 
 def test_heatmap_grid_of_the_all_met_probability(sweep, evaluated_sweep, targets, levers):
     figure = heatmap.plot(
-        sweep.assign(all_met_probability=evaluated_sweep["all_met_probability"]),
+        sweep,
         targets=targets,
         lever_catalogue=levers,
     )
@@ -265,8 +266,8 @@ def test_heatmap_grid_of_the_all_met_probability(sweep, evaluated_sweep, targets
     assert legend_texts(figure) == ["Status quo"]
 
 
-def test_heatmap_of_one_target(evaluated_sweep, targets):
-    figure = heatmap.plot(evaluated_sweep, target="high_tech_enterprises_2025", targets=targets)
+def test_heatmap_of_one_target(sweep, evaluated_sweep, targets):
+    figure = heatmap.plot(sweep, target="high_tech_enterprises_2025", targets=targets)
     (mesh,) = [c for c in figure.axes[0].collections if isinstance(c, QuadMesh)]
     expected = evaluated_sweep["probability"].sel(target="high_tech_enterprises_2025")
     np.testing.assert_allclose(np.asarray(mesh.get_array()).ravel(), expected.values)
@@ -275,28 +276,26 @@ def test_heatmap_of_one_target(evaluated_sweep, targets):
     )
     assert figure.axes[1].get_ylabel() == "Probability met"
     with pytest.raises(InputError, match="did you mean 'high_tech_enterprises_2025'"):
-        heatmap.plot(evaluated_sweep, target="high_tech_enterprise_2025", targets=targets)
+        heatmap.plot(sweep, target="high_tech_enterprise_2025", targets=targets)
 
 
 def test_heatmap_without_members_shows_each_run_met_or_not(sweep, targets):
     deterministic = sweep.isel(sample=0, drop=True)
-    evaluation = evaluate_per_contract(deterministic, targets)
-    # pooled over runs, as sim.targets.evaluate does for a sweep without members
-    pooled = evaluation.assign(all_met_probability=evaluation["met"].all("target").mean("run"))
-    figure = heatmap.plot(pooled, targets=targets)
+    evaluation = evaluate(deterministic, targets)
+    assert evaluation["all_met_probability"].dims == ()  # pooled over the runs
+    figure = heatmap.plot(deterministic, targets=targets)
     (mesh,) = [c for c in figure.axes[0].collections if isinstance(c, QuadMesh)]
     values = np.asarray(mesh.get_array())
     assert set(np.unique(values)) <= {0.0, 1.0}
     np.testing.assert_array_equal(values.ravel(), evaluation["met"].all("target").values)
 
 
-def test_heatmap_refuses_what_is_not_a_two_lever_grid(results, sweep, evaluated_sweep, targets):
+def test_heatmap_refuses_what_is_not_a_two_lever_grid(results, sweep, targets):
     with pytest.raises(InputError, match="grid sweep over two levers"):
         heatmap.plot(results, targets=targets)
-    evaluated = sweep.assign(all_met_probability=evaluated_sweep["all_met_probability"])
     with pytest.raises(InputError, match="1 are missing"):
-        heatmap.plot(evaluated.isel(run=slice(1, None)), targets=targets)
-    three = evaluated.assign_coords(lever_hq_attraction=("run", np.arange(sweep.sizes["run"])))
+        heatmap.plot(sweep.isel(run=slice(1, None)), targets=targets)
+    three = sweep.assign_coords(lever_hq_attraction=("run", np.arange(sweep.sizes["run"])))
     with pytest.raises(InputError, match="varies 3 lever"):
         heatmap.plot(three, targets=targets)
     figure = heatmap.plot(three, levers=["talent_programme", "building_upgrade"], targets=targets)
@@ -397,7 +396,6 @@ def test_calibration_needs_matching_quantities(results):
 def every_kind(
     results, best_fit, evaluated, sweep, evaluated_sweep, sensitivity, targets, observations, levers
 ):
-    sweep_evaluated = sweep.assign(all_met_probability=evaluated_sweep["all_met_probability"])
     return {
         "forecast": lambda lang: forecast.plot(
             results, targets=targets, observations=observations, lang=lang
@@ -405,11 +403,11 @@ def every_kind(
         "fan": lambda lang: fan.plot(
             results, targets=targets, observations=observations, lang=lang
         ),
-        "compare": lambda lang: compare.plot(evaluated, targets=targets, lang=lang),
+        "compare": lambda lang: compare.plot(results, targets=targets, lang=lang),
         "heatmap": lambda lang: heatmap.plot(
-            sweep_evaluated, targets=targets, lever_catalogue=levers, lang=lang
+            sweep, targets=targets, lever_catalogue=levers, lang=lang
         ),
-        "matrix": lambda lang: matrix.plot(evaluated, targets=targets, lang=lang),
+        "matrix": lambda lang: matrix.plot(results, targets=targets, lang=lang),
         "tornado": lambda lang: tornado.plot(sensitivity, lever_catalogue=levers, lang=lang),
         "calibration": lambda lang: calibration_chart.plot(
             best_fit, observations=observations, targets=targets, lang=lang

@@ -26,7 +26,7 @@ def run_cli(*args: str, warnings_as_errors: str | None = None) -> subprocess.Com
 
 @pytest.fixture(scope="module")
 def files(
-    tmp_path_factory, results, best_fit, evaluated, sweep, evaluated_sweep, sensitivity, data_dir
+    tmp_path_factory, results, best_fit, evaluated, sweep, sensitivity, data_dir
 ) -> dict[str, Path]:
     directory = tmp_path_factory.mktemp("results")
     paths = {
@@ -39,17 +39,14 @@ def files(
     results.to_netcdf(paths["results"])
     best_fit.to_netcdf(paths["best_fit"])
     evaluated.to_netcdf(paths["evaluated"])
-    sweep.assign(all_met_probability=evaluated_sweep["all_met_probability"]).to_netcdf(
-        paths["sweep"]
-    )
+    sweep.to_netcdf(paths["sweep"])
     sensitivity.to_netcdf(paths["sensitivity"])
     return paths | {"targets": data_dir / "targets.toml", "observed": data_dir / "observed.csv"}
 
 
 def arguments(kind: str, files: dict[str, Path]) -> list:
     source = {
-        "compare": "evaluated",
-        "matrix": "evaluated",
+        "matrix": "evaluated",  # a saved target evaluation is accepted too
         "heatmap": "sweep",
         "tornado": "sensitivity",
         "calibration": "best_fit",
