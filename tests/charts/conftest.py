@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 import xarray as xr
-from synthetic import (
+
+from charts.synthetic import (
     LEVERS_TOML,
     TARGETS_TOML,
     make_results,
@@ -15,7 +16,6 @@ from synthetic import (
     make_sweep,
     write_observed,
 )
-
 from plots import fonts
 from sim.observed import load_observed
 from sim.scenarios import load_levers

@@ -11,8 +11,8 @@ import pytest
 from matplotlib.collections import PolyCollection, QuadMesh
 from matplotlib.image import AxesImage
 from matplotlib.patches import Rectangle
-from synthetic import GRID_BUILDING, GRID_TALENT, make_results
 
+from charts.synthetic import GRID_BUILDING, GRID_TALENT, make_results
 from plots import KINDS, compare, fan, forecast, heatmap, matrix, series, tornado
 from plots import calibration as calibration_chart
 from sim.errors import InputError

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from synthetic import make_results
+
+from charts.synthetic import make_results
 
 KINDS = ("forecast", "fan", "compare", "heatmap", "matrix", "tornado", "calibration")
 MAGIC = {".png": b"\x89PNG", ".pdf": b"%PDF", ".svg": b"<?xml"}
