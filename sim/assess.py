@@ -3,11 +3,12 @@
 :func:`assess` takes a model, its catalogues, the scenarios to compare and an ensemble as plain
 data (parameter name → member values, and member weights), and:
 
-1. **searches** for the cheapest lever mix meeting every represented target with probability
-   ≥ ``goal`` within the projected lever budget (:mod:`sim.search`, on a subset of members);
-2. **runs** every scenario and that mix (as the scenario ``cheapest_mix``) over the whole
+1. **discovers** the region of lever space where every target is met (:mod:`sim.discovery`);
+2. **searches** for the cheapest lever mix meeting every represented target with probability
+   ≥ ``goal`` within the projected lever budget (:mod:`sim.search`, on a subset of members,
+   its populations seeded with the most promising mixes of the discovery sample);
+3. **runs** every scenario and that mix (as the scenario ``cheapest_mix``) over the whole
    ensemble in one engine call, and evaluates the targets (:func:`sim.targets.evaluate`);
-3. **discovers** the region of lever space where every target is met (:mod:`sim.discovery`);
 4. computes **Sobol indices** of the all-met probability and of each target's margin to the
    levers and the most uncertain parameters (:mod:`sim.sensitivity`);
 5. measures **conflicts** between targets (:mod:`sim.conflicts`);
@@ -74,6 +75,8 @@ class AssessSettings:
     seed: int = 20211210
     search_members: int = 128
     search: SearchSettings = field(default_factory=SearchSettings)
+    search_starts: int = 20
+    """The most promising discovery mixes that seed the search's populations."""
     discovery_samples: int = 1024
     discovery_members: int = 64
     sensitivity_samples: int = 256
@@ -93,6 +96,7 @@ class AssessSettings:
             seed=seed,
             search_members=32,
             search=SearchSettings(popsize=4, maxiter=12, seed=seed),
+            search_starts=8,
             discovery_samples=256,
             discovery_members=16,
             sensitivity_samples=32,
@@ -290,12 +294,31 @@ def assess(
     space = simulate.space
     seed = settings.seed
 
+    discovery_sim = simulate.subset(settings.discovery_members, seed + 1)
+    found_region = stages.run(
+        "discovery",
+        [discovery_sim],
+        lambda: discover(
+            discovery_sim,
+            threshold=settings.goal,
+            samples=settings.discovery_samples,
+            seed=seed + 1,
+        ),
+    )
+
     search_sim = simulate.subset(settings.search_members, seed)
     generations = settings.search.maxiter + 1
     found = stages.run(
         "search",
-        [search_sim],
-        lambda: search(search_sim, settings.goal, settings.search, callback=progress.advance),
+        [search_sim, simulate],
+        lambda: search(
+            search_sim,
+            settings.goal,
+            settings.search,
+            starts=found_region.promising(settings.search_starts),
+            verify=simulate,
+            callback=progress.advance,
+        ),
         total=3 * generations,
     )
     mix_toml = _mix_toml(found, base, settings.goal)
@@ -327,18 +350,6 @@ def assess(
         name: _budget_facts(results, name, _scenario_cost(scenario, space), weights)
         for name, scenario in ((s.name, s) for s in all_scenarios)
     }
-
-    discovery_sim = simulate.subset(settings.discovery_members, seed + 1)
-    found_region = stages.run(
-        "discovery",
-        [discovery_sim],
-        lambda: discover(
-            discovery_sim,
-            threshold=settings.goal,
-            samples=settings.discovery_samples,
-            seed=seed + 1,
-        ),
-    )
 
     sensitivity_sim = simulate.subset(settings.sensitivity_members, seed + 2)
     uncertain = (
@@ -430,7 +441,7 @@ def _mix_toml(found: SearchResult, base: Scenario, goal: float) -> str:
             f"{found.probability:.1%} of the search's ensemble members meet every represented "
             "target, within the projected lever budget."
         ),
-        levers={key: float(f"{value:.6g}") for key, value in found.levers.items()},
+        levers=dict(found.levers),  # full precision: the file reruns exactly this mix
         parameters=dict(base.parameters),
         run=base.run,
     )
@@ -499,15 +510,13 @@ def _grid(
     ds.attrs.update(
         sweep_name="assess_grid",
         design="grid",
+        base_scenario=MIX_SCENARIO,
         fixed_levers=json.dumps({k: v for k, v in found.levers.items() if k not in levers}),
     )
     return ds
 
 
 # --------------------------------------------------------------------------- output
-
-
-CHARTS = ("matrix", "forecast", "fan_baseline", f"fan_{MIX_SCENARIO}", "compare", "tornado")
 
 
 def write(
@@ -525,15 +534,16 @@ def write(
     (the shape of ``heping-sd targets --json``), ``assessment.md`` (the brief),
     ``assessment.json`` (every figure the brief quotes), ``sensitivity.nc`` (Sobol indices of
     the headline output), ``cheapest_mix.toml`` (the mix as a scenario file) and the charts
-    (PNG). Everything is produced in a temporary directory first and moved into ``out``
-    only when complete, so a failure leaves ``out`` as it was.
+    (PNG). Everything is produced in a temporary directory beside ``out`` first and moved
+    into it only when complete, so a failure leaves ``out`` as it was (or absent).
     """
     from sim.brief import brief
+    from sim.observed import load_observed
     from sim.results import finish, provenance, write_netcdf
 
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".assess-", dir=out))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         mix_file = staging / f"{MIX_SCENARIO}.toml"
         mix_file.write_text(assessment.mix_toml, encoding="utf-8")
@@ -550,9 +560,12 @@ def write(
         headline = headline_sensitivity(assessment.sensitivity)
         if headline is not None:
             write_netcdf(headline, staging / "sensitivity.nc")
-        charts = draw_charts(assessment, staging, lang)
+        observed = Path(model_file).parent / "observed.csv"
+        record = load_observed(observed) if observed.is_file() else []
+        charts = draw_charts(assessment, staging, lang, record)
         _write_json(staging / "assessment.json", facts(assessment, charts))
         (staging / "assessment.md").write_text(brief(assessment, charts, lang), encoding="utf-8")
+        out.mkdir(exist_ok=True)
         written = []
         for path in sorted(staging.iterdir()):
             os.replace(path, out / path.name)
@@ -571,8 +584,12 @@ def headline_sensitivity(sensitivity: Mapping[str, xr.Dataset]) -> xr.Dataset | 
     return sensitivity.get("all_met_probability", sensitivity.get("worst_margin"))
 
 
-def draw_charts(assessment: Assessment, directory: Path, lang: str) -> dict[str, str]:
+def draw_charts(
+    assessment: Assessment, directory: Path, lang: str, observations: Sequence = ()
+) -> dict[str, str]:
     """Draw the charts with the ``plots`` package (from the results; nothing is re-run).
+
+    ``observations`` is the model's record (``observed.csv``), drawn on the forecasts.
 
     Returns
     -------
@@ -589,12 +606,18 @@ def draw_charts(assessment: Assessment, directory: Path, lang: str) -> dict[str,
     results, targets, levers = assessment.results, assessment.targets, assessment.catalogue
     jobs: dict[str, Callable[[], Any]] = {
         "matrix": lambda: KINDS["matrix"](results, targets=targets, lang=lang),
-        "forecast": lambda: KINDS["forecast"](results, targets=targets, lang=lang),
+        "forecast": lambda: KINDS["forecast"](
+            results, targets=targets, observations=observations, lang=lang
+        ),
         "fan_baseline": lambda: KINDS["fan"](
-            results, scenario=assessment.scenario_names[0], targets=targets, lang=lang
+            results,
+            scenario=assessment.scenario_names[0],
+            targets=targets,
+            observations=observations,
+            lang=lang,
         ),
         f"fan_{MIX_SCENARIO}": lambda: KINDS["fan"](
-            results, scenario=MIX_SCENARIO, targets=targets, lang=lang
+            results, scenario=MIX_SCENARIO, targets=targets, observations=observations, lang=lang
         ),
         "compare": lambda: KINDS["compare"](results, targets=targets, lang=lang),
     }
@@ -642,11 +665,7 @@ def facts(assessment: Assessment, charts: Mapping[str, str] | None = None) -> di
         "goal": assessment.settings.goal,
         "ensemble": {"source": assessment.ensemble_source, "members": assessment.members},
         "all_met_probability": {name: summary[name]["all_met_probability"] for name in summary},
-        "search": {
-            **asdict(found),
-            "probability_full_ensemble": summary[MIX_SCENARIO]["all_met_probability"],
-            "search_members": min(assessment.settings.search_members, assessment.members),
-        },
+        "search": asdict(found),
         "budgets": {name: asdict(b) for name, b in assessment.budgets.items()},
         "discovery": {
             "limits": {k: list(v) for k, v in box.limits.items()},
@@ -660,6 +679,13 @@ def facts(assessment: Assessment, charts: Mapping[str, str] | None = None) -> di
             "samples": assessment.discovery.samples,
             "members": assessment.discovery.members,
             "contains_cheapest_mix": box.contains(found.levers),
+            "target_max_probability": dict(
+                zip(
+                    assessment.evaluation["target"].values.tolist(),
+                    map(float, assessment.discovery.target_success.max(axis=0)),
+                    strict=True,
+                )
+            ),
         },
         "sensitivity": sensitivity,
         "uncertain_parameters": dict(assessment.uncertain_parameters),

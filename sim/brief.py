@@ -62,11 +62,9 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "mix_met": {
         "en": "**Cheapest lever mix** with probability ≥ {goal}: **{cost:.2f} 亿元/year** "
-        "(status quo {sq_cost:.2f}); over the whole ensemble it meets every target with "
-        "probability **{p}** {ci} (search subset of {search_members}: {p_search}).",
+        "(status quo {sq_cost:.2f}); it meets every target with probability **{p}** {ci}.",
         "zh": "达成概率≥{goal}的**最低成本政策组合**：每年 **{cost:.2f} 亿元**（现状 "
-        "{sq_cost:.2f}）；在全部集合成员上全部达成的概率为 **{p}** {ci}（搜索所用 "
-        "{search_members} 个成员上为 {p_search}）。",
+        "{sq_cost:.2f}）；全部达成的概率为 **{p}** {ci}。",
     },
     "mix_none": {
         "en": "**No lever mix found meets every target in any member** of the search within the "
@@ -82,14 +80,12 @@ TEXT: dict[str, dict[str, str]] = {
         "zh": "**没有预设情景**能在任一成员中全部达成目标。",
     },
     "mix_unmet": {
-        "en": "**No lever mix reaches {goal}** within the budget in the search. The highest "
-        "probability found is {p_search} (search subset of {search_members} members); the "
-        "cheapest mix reaching it costs **{cost:.2f} 亿元/year** (status quo {sq_cost:.2f}) "
-        "and over the whole ensemble meets every target with probability **{p}** {ci}.",
-        "zh": "在预算之内，搜索**未找到**达成概率≥{goal}的政策组合。找到的最高概率为 "
-        "{p_search}（搜索所用 {search_members} 个成员）；达到该概率的最低成本组合每年 "
-        "**{cost:.2f} 亿元**（现状 {sq_cost:.2f}），在全部集合成员上全部达成的概率为 "
-        "**{p}** {ci}。",
+        "en": "**No lever mix found reaches {goal}** within the budget: the highest "
+        "probability found is **{p}** {ci}, at **{cost:.2f} 亿元/year** for the cheapest mix "
+        "found there (status quo {sq_cost:.2f}).",
+        "zh": "在预算之内，搜索**未找到**达成概率≥{goal}的政策组合：找到的最高概率为 "
+        "**{p}** {ci}，该概率下找到的最低成本组合每年 **{cost:.2f} 亿元**（现状 "
+        "{sq_cost:.2f}）。",
     },
     "fits": {
         "en": "It asks {share:.0%} of the projected lever budget ({budget}) and {rev_share:.1%} "
@@ -97,6 +93,12 @@ TEXT: dict[str, dict[str, str]] = {
         "every year in {funded} of members.",
         "zh": "它占预计政策预算（{budget}）的 {share:.0%}，占2025年一般公共预算收入（{revenue}）"
         "的 {rev_share:.1%}；在 {funded} 的成员中，预算每年都能全额保障。",
+    },
+    "limits": {
+        "en": "**What stands in the way**: over the {samples} sampled lever mixes of section 3, "
+        "these targets never reach {goal} even on their own: {targets}.",
+        "zh": "**主要障碍**：在第3节的 {samples} 组抽样杠杆组合中，以下目标即使单独考虑也达不到 "
+        "{goal}：{targets}。",
     },
     "conflicts_short": {
         "en": "**Conflicts**: {lever} lever conflict(s) and {budget} budget conflict(s) "
@@ -119,11 +121,13 @@ TEXT: dict[str, dict[str, str]] = {
         "smallest `lever_budget_available` in 2021–2025 under the mix (above it the model scales "
         "every lever back). Differential evolution on {members} members; the mix is the "
         "scenario `cheapest_mix` in `results.nc` and `cheapest_mix.toml` "
-        "(`heping-sd run cheapest_mix.toml` reruns it).",
+        "(`heping-sd run cheapest_mix.toml` reruns it). Each mix proposed as the answer is "
+        "judged on the whole ensemble; on the search's members it scores {p_search}.",
         "zh": "在各杠杆允许范围内最小化 Σ 取值×单位成本，约束为全部达成概率≥目标概率、且成本"
         "不超过预计政策预算（该组合下各成员2021–2025年 `lever_budget_available` 最小值的中位数；"
         "超出时模型按同一比例压缩所有杠杆）。差分进化，使用 {members} 个成员；该组合即 "
-        "`results.nc` 中的情景 `cheapest_mix` 与 `cheapest_mix.toml`。",
+        "`results.nc` 中的情景 `cheapest_mix` 与 `cheapest_mix.toml`。每个候选答案都在全部成员上"
+        "检验；在搜索所用成员上其概率为 {p_search}。",
     },
     "lever": {"en": "Lever", "zh": "政策杠杆"},
     "unit": {"en": "Unit", "zh": "单位"},
@@ -296,7 +300,7 @@ def brief(assessment: Assessment, charts: Mapping[str, str], lang: str = "en") -
 
     def ci(p: float) -> str:
         low, high = share_interval(p, weights)
-        return f"[{low:.0%}–{high:.0%}]"
+        return f"[{percent(low)}–{percent(high)}]"
 
     def target_name(key: str) -> str:
         t = a.targets[key]
@@ -368,7 +372,7 @@ def brief(assessment: Assessment, charts: Mapping[str, str], lang: str = "en") -
     lines.append("- " + text)
     found = a.search
     p_mix = summary["cheapest_mix"]["all_met_probability"]
-    search_members = min(a.settings.search_members, a.members)
+    search_members = found.search_members
     mix_key = "mix_met" if found.goal_met else "mix_unmet" if found.probability > 0 else "mix_none"
     mix_text = phrase(
         mix_key,
@@ -378,8 +382,6 @@ def brief(assessment: Assessment, charts: Mapping[str, str], lang: str = "en") -
         sq_cost=a.budgets[base].cost,
         p=pct(p_mix),
         ci=ci(p_mix),
-        p_search=pct(found.probability),
-        search_members=search_members,
     )
     facts = a.budgets["cheapest_mix"]
     if facts.lever_budget is not None and facts.revenue_2025 is not None:
@@ -393,6 +395,19 @@ def brief(assessment: Assessment, charts: Mapping[str, str], lang: str = "en") -
             funded=pct(facts.funded_probability or 0.0),
         )
     lines.append("- " + mix_text)
+    reach = a.discovery.target_success.max(axis=0) if a.discovery.target_success.size else []
+    short = [
+        f"{target_name(k)} (≤ {float(r):.1%})"
+        for k, r in zip(represented_keys, reach, strict=False)
+        if r < a.settings.goal
+    ]
+    if not found.goal_met and short:
+        lines.append(
+            "- "
+            + phrase(
+                "limits", lang, samples=a.discovery.samples, goal=goal, targets=", ".join(short)
+            )
+        )
     kinds = [c.kind for c in a.conflicts]
     lines += [
         "- "
@@ -419,7 +434,12 @@ def brief(assessment: Assessment, charts: Mapping[str, str], lang: str = "en") -
     lines += [
         f"## {phrase('mix_section', lang)}",
         "",
-        phrase("mix_note", lang, members=search_members),
+        phrase(
+            "mix_note",
+            lang,
+            members=found.search_members,
+            p_search=pct(found.search_probability),
+        ),
         "",
     ]
     header = [phrase(k, lang) for k in ("lever", "unit", "status_quo_col", "mix_col", "cost_col")]

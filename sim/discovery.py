@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.stats import qmc
 
-from sim.outcomes import LeverSpace, Simulator
+from sim.outcomes import LeverSpace, Simulator, weighted_quantile
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,17 @@ class Discovery:
     seed: int = 0
     lever_samples: np.ndarray = field(default_factory=lambda: np.empty((0, 0)), repr=False)
     success: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
+    """P(all met) of each sampled mix."""
+    target_success: np.ndarray = field(default_factory=lambda: np.empty((0, 0)), repr=False)
+    """``(mix, target)``: P(target met) of each sampled mix."""
+    worst_margin: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
+    """Median over members of each sampled mix's worst normalised target margin."""
+
+    def promising(self, count: int) -> np.ndarray:
+        """The ``count`` sampled mixes most likely to meet every target (ties: the closest
+        to meeting them, by median worst margin), best first."""
+        order = np.lexsort((-self.worst_margin, -self.success))
+        return self.lever_samples[order[:count]]
 
 
 def prim(
@@ -260,7 +271,8 @@ def discover(
     unit = qmc.LatinHypercube(d=space.size, seed=seed).random(samples)
     x = space.from_unit(unit)
     runs_before = simulate.runs
-    y = simulate(x).all_met_probability()
+    outcomes = simulate(x)
+    y = outcomes.all_met_probability()
     bounds = np.column_stack([space.low, space.high])
     box, trajectory = prim(
         x,
@@ -284,4 +296,6 @@ def discover(
         seed=seed,
         lever_samples=x,
         success=y,
+        target_success=outcomes.probability(),
+        worst_margin=weighted_quantile(outcomes.worst_margin, outcomes.weights, 0.5, axis=1),
     )

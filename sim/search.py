@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import NonlinearConstraint, differential_evolution
+from scipy.stats import qmc
 
 from sim.outcomes import LeverSpace, Outcomes, Simulator, weighted_quantile
 
@@ -56,7 +57,9 @@ class SearchResult:
     cost: float
     """Annual fiscal cost, Σ value × cost_per_unit (亿元/Year)."""
     probability: float
-    """P(all met) of the mix over the search's ensemble (counted from its runs)."""
+    """P(all met) of the mix over the verifying ensemble (counted from its runs)."""
+    search_probability: float
+    """P(all met) of the mix over the (smaller) ensemble the optimiser worked on."""
     goal: float
     goal_met: bool
     """Whether ``probability ≥ goal``; when not, the mix is the cheapest that reaches the
@@ -69,7 +72,11 @@ class SearchResult:
     evaluations: int
     """Lever mixes evaluated (each over every member)."""
     runs: int
-    """Engine runs (evaluations × members)."""
+    """Engine runs (search and verification)."""
+    members: int
+    """Members of the verifying ensemble."""
+    search_members: int
+    """Distinct members of the ensemble the optimiser worked on."""
     phases: tuple[str, ...] = field(default=())
     """What was run: ``cheapest``, then ``most_likely`` and ``cheapest_reachable`` if needed."""
 
@@ -147,10 +154,26 @@ def _columns(x: np.ndarray) -> tuple[np.ndarray, bool]:
     return (x[None, :], True) if x.ndim == 1 else (x.T, False)
 
 
-def _solve(objective, constraint, bounds, settings: SearchSettings, x0, callback):
+def initial_population(
+    bounds: np.ndarray, starts: np.ndarray | None, size: int, seed: int
+) -> np.ndarray:
+    """``size`` points: the ``starts`` given (clipped into the bounds, at most a third of the
+    population, so that it stays diverse), then a Latin hypercube over ``bounds (N, 2)``."""
+    bounds = np.asarray(bounds, dtype=float)
+    rest = qmc.LatinHypercube(d=bounds.shape[0], seed=seed).random(size)
+    population = bounds[:, 0] + rest * (bounds[:, 1] - bounds[:, 0])
+    if starts is not None and len(starts):
+        chosen = np.clip(np.atleast_2d(starts)[: size // 3], bounds[:, 0], bounds[:, 1])
+        population[: len(chosen)] = chosen
+    return population
+
+
+def _solve(objective, constraint, bounds, settings: SearchSettings, x0, starts, callback):
     def each_generation(intermediate_result) -> None:  # scipy passes the result by this name
         callback()
 
+    bounds = np.asarray(bounds, dtype=float)
+    init = initial_population(bounds, starts, settings.popsize * len(bounds), settings.seed)
     result = differential_evolution(
         objective,
         bounds=bounds,
@@ -162,6 +185,7 @@ def _solve(objective, constraint, bounds, settings: SearchSettings, x0, callback
         polish=False,
         vectorized=True,
         updating="deferred",  # what vectorized=True implies; said so that scipy does not warn
+        init=init,
         x0=x0,
         callback=each_generation if callback else None,
     )
@@ -174,9 +198,13 @@ def cheapest_mix(
     settings: SearchSettings = SearchSettings(),
     *,
     x0: np.ndarray | None = None,
+    starts: np.ndarray | None = None,
     callback: Callable[[], None] | None = None,
 ) -> tuple[np.ndarray, int]:
     """The least-cost mix with ``P(all met) ≥ goal`` (and within the budget).
+
+    ``x0`` replaces the first member of the initial population; ``starts`` (promising mixes,
+    best first) fill up to a third of it.
 
     Returns
     -------
@@ -199,7 +227,7 @@ def cheapest_mix(
         return space.cost(np.asarray(x).T)
 
     bounds = list(zip(space.low, space.high, strict=True))
-    x = _solve(cost, constraint, bounds, settings, x0, callback)
+    x = _solve(cost, constraint, bounds, settings, x0, starts, callback)
     return x, evaluations.count
 
 
@@ -207,6 +235,7 @@ def most_likely_mix(
     simulate: Simulator,
     settings: SearchSettings = SearchSettings(),
     *,
+    starts: np.ndarray | None = None,
     callback: Callable[[], None] | None = None,
 ) -> tuple[np.ndarray, int]:
     """The mix with the highest ``P(all met)`` within the budget.
@@ -236,7 +265,9 @@ def most_likely_mix(
         return -np.asarray(z)[n]
 
     bounds = [*zip(space.low, space.high, strict=True), (0.0, 1.0)]
-    z = _solve(objective, constraint, bounds, settings, None, callback)
+    if starts is not None:
+        starts = np.column_stack([np.atleast_2d(starts), np.zeros(len(starts))])
+    z = _solve(objective, constraint, bounds, settings, None, starts, callback)
     return z[:n], evaluations.count
 
 
@@ -245,76 +276,123 @@ def search(
     goal: float = 0.8,
     settings: SearchSettings = SearchSettings(),
     *,
+    starts: np.ndarray | None = None,
+    verify: Simulator | None = None,
     callback: Callable[[], None] | None = None,
 ) -> SearchResult:
     """The cheapest lever mix meeting every target with probability ≥ ``goal``.
 
+    The optimiser works on ``simulate`` (a subset of the ensemble, for speed); every mix it
+    proposes as an answer is judged on ``verify`` (the whole ensemble). Up to three phases:
+
+    1. ``cheapest``: the least-cost mix at ``goal``. It is the answer if ``verify`` confirms
+       the goal (and the budget). Skipped when even the best of ``starts`` is below half
+       the goal: the goal is then far out of reach (phase 2 would find it all the same).
+    2. ``most_likely``: the highest probability within the budget. The best of this mix and
+       ``starts`` on ``verify`` is the most likely mix found.
+    3. ``cheapest_reachable``: the least-cost mix reaching the most likely mix's probability
+       (on ``simulate``, capped at ``goal``). It replaces the most likely mix only if
+       ``verify`` confirms that it reaches as high a probability, so that a cheap mix that
+       only looks good on a few members is never reported.
+
     Parameters
     ----------
     simulate
-        Runs lever mixes over the ensemble (:class:`sim.outcomes.Simulator`); a subset of
-        the calibrated ensemble keeps the search fast.
+        Runs lever mixes over (a subset of) the ensemble (:class:`sim.outcomes.Simulator`).
     goal
         The probability that every represented target is met, in (0, 1].
     settings
         Differential-evolution settings, and whether the budget constrains the cost.
+    starts
+        Promising mixes ``(k, levers)``, e.g. the best of a scenario-discovery sample; they
+        seed the initial populations and are candidates for the most likely mix.
+    verify
+        The ensemble the answer is judged on (``simulate`` itself when ``None``).
     callback
         Called after every generation (for a progress bar).
 
     Returns
     -------
     SearchResult
-        The mix, its cost and its counted probability. When no mix reaches ``goal`` within
-        the budget, ``goal_met`` is false and the mix is the cheapest one found that
-        reaches the highest probability found.
+        The mix, its cost and its probability counted on ``verify``. When no mix reaches
+        ``goal`` within the budget, ``goal_met`` is false and the mix is the cheapest one
+        found at the highest probability found.
     """
     if not 0.0 < goal <= 1.0:
         raise ValueError(f"goal must be in (0, 1], got {goal}")
-    runs_before = simulate.runs
-    phases = ["cheapest"]
-    x, evaluations = cheapest_mix(simulate, goal, settings, callback=callback)
-    outcome = simulate(x[None, :])
-    probability = float(outcome.all_met_probability()[0])
-    fits = _fits(outcome, simulate, x, settings)
-    goal_met = probability >= goal - _TOLERANCE and fits
-    if not goal_met:
-        phases.append("most_likely")
-        best, n = most_likely_mix(simulate, settings, callback=callback)
-        evaluations += n
-        reachable = float(simulate(best[None, :]).all_met_probability()[0])
-        x = best
-        if reachable > 0:
-            phases.append("cheapest_reachable")
-            cheaper, n = cheapest_mix(simulate, reachable, settings, x0=best, callback=callback)
-            evaluations += n
-            candidate = simulate(cheaper[None, :])
-            candidate_p = float(candidate.all_met_probability()[0])
-            if candidate_p >= reachable - _TOLERANCE and _fits(
-                candidate, simulate, cheaper, settings
-            ):
-                x = cheaper
-        outcome = simulate(x[None, :])
-        probability = float(outcome.all_met_probability()[0])
-    budget = projected_budget(outcome)
+    verify = simulate if verify is None else verify
+    runs_before = simulate.runs + (verify.runs if verify is not simulate else 0)
+    evaluations = 0
+    phases: list[str] = []
+    promising = True
+    if starts is not None and len(starts):
+        starts = np.atleast_2d(np.asarray(starts, dtype=float))
+        start_p = simulate(starts).all_met_probability()
+        starts = starts[np.argsort(-start_p, kind="stable")]
+        evaluations += len(starts)
+        promising = bool(start_p.max() >= goal / 2)
+
+    def judged(mixes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """P(all met) on ``verify`` and whether the budget holds, per mix."""
+        outcome = verify(mixes)
+        return outcome.all_met_probability(), _fit(outcome, verify, mixes, settings)
+
     space = simulate.space
+    answer = None
+    if promising:
+        phases.append("cheapest")
+        x, n = cheapest_mix(simulate, goal, settings, starts=starts, callback=callback)
+        evaluations += n
+        p, fits = judged(x[None, :])
+        if p[0] >= goal - _TOLERANCE and fits[0]:
+            answer = x
+    if answer is None:
+        phases.append("most_likely")
+        best, n = most_likely_mix(simulate, settings, starts=starts, callback=callback)
+        evaluations += n
+        candidates = best[None, :] if starts is None else np.vstack([best, starts])
+        p, fits = judged(candidates)
+        p = np.where(fits, p, -1.0)
+        order = np.lexsort((space.cost(candidates), -p))
+        answer, best_p = candidates[order[0]], p[order[0]]
+        level = min(goal, float(simulate(answer[None, :]).all_met_probability()[0]))
+        if best_p > 0 and level > 0:
+            phases.append("cheapest_reachable")
+            cheaper, n = cheapest_mix(
+                simulate, level, settings, x0=answer, starts=starts, callback=callback
+            )
+            evaluations += n
+            p, fits = judged(cheaper[None, :])
+            cheaper_cost = space.cost(cheaper)
+            if fits[0] and p[0] >= best_p - _TOLERANCE and cheaper_cost < space.cost(answer):
+                answer = cheaper
+    outcome = verify(answer[None, :])
+    probability = float(outcome.all_met_probability()[0])
+    goal_met = probability >= goal - _TOLERANCE and bool(_fit(outcome, verify, answer, settings)[0])
+    budget = projected_budget(outcome)
     return SearchResult(
-        levers=space.as_dict(x),
-        cost=float(space.cost(x)),
+        levers=space.as_dict(answer),
+        cost=float(space.cost(answer)),
         probability=probability,
+        search_probability=float(simulate(answer[None, :]).all_met_probability()[0]),
         goal=goal,
         goal_met=goal_met,
         budget=None if budget is None else float(budget[0]),
         budget_constrained=settings.budget and simulate.has_budget,
         target_probability=dict(
-            zip(simulate.target_keys, map(float, outcome.probability()[0]), strict=True)
+            zip(verify.target_keys, map(float, outcome.probability()[0]), strict=True)
         ),
         evaluations=evaluations,
-        runs=simulate.runs - runs_before,
+        runs=simulate.runs + (verify.runs if verify is not simulate else 0) - runs_before,
+        members=verify.members,
+        search_members=simulate.members,
         phases=tuple(phases),
     )
 
 
-def _fits(outcome: Outcomes, simulate: Simulator, x: np.ndarray, settings: SearchSettings) -> bool:
+def _fit(outcome: Outcomes, simulate: Simulator, mixes: np.ndarray, settings: SearchSettings):
+    """Per mix: whether its cost fits the projected lever budget (always, unconstrained)."""
+    mixes = np.atleast_2d(mixes)
     if not (settings.budget and simulate.has_budget):
-        return True
-    return bool(budget_slack(outcome, simulate.space, x[None, :])[0] >= -_TOLERANCE)
+        return np.ones(len(mixes), dtype=bool)
+    return budget_slack(outcome, simulate.space, mixes) >= -_TOLERANCE

@@ -155,7 +155,7 @@ def print_table(summary: dict, evaluation, lang: str = "en", console=None) -> No
     if console is None:
         console = Console()
         if not console.is_terminal:
-            console = Console(width=200)  # piped: keep every scenario on one line
+            console = Console(width=1000)  # piped: every row on one line, nothing cut
     scenarios = list(summary["scenarios"])
     names = {
         str(key): str(en if lang == "en" else zh)
