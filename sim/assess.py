@@ -215,6 +215,44 @@ def draw_prior_ensemble(
     return draws
 
 
+@dataclass(frozen=True)
+class Ensemble:
+    """An ensemble as plain data, and where it came from."""
+
+    members: dict[str, np.ndarray]
+    """Parameter name → member values."""
+    weights: np.ndarray | None
+    source: str
+    """For the brief: what the ensemble is."""
+    file: Path | None = None
+    """The file it was read from (recorded in results.nc as ``calibration_sha256``)."""
+
+
+def default_ensemble(
+    model_file: str | Path | None = None, *, prior_members: int = 256, seed: int = 20211210
+) -> Ensemble:
+    """The ensemble ``heping-sd assess`` uses for a model.
+
+    A draw of ``prior_members`` from the ``priors.toml`` beside the model (uncalibrated).
+    """
+    from sim.resources import model_path
+
+    model_file = Path(model_file) if model_file is not None else model_path()
+    priors_file = model_file.parent / "priors.toml"
+    priors = load_priors(priors_file)
+    if not priors:
+        raise InputError(
+            "no priors to draw an ensemble from",
+            file=priors_file,
+            expected="[priors.<constant>] tables with low, high and distribution",
+        )
+    return Ensemble(
+        members=draw_prior_ensemble(priors, prior_members, seed),
+        weights=None,
+        source=f"uncalibrated ensemble drawn from priors.toml (Sobol', seed {seed})",
+    )
+
+
 def load_priors(path: str | Path) -> dict[str, dict[str, Any]]:
     """The ``[priors]`` tables of a ``priors.toml`` (an empty mapping if the file is absent)."""
     path = Path(path)
@@ -472,17 +510,16 @@ def _budget_facts(
 
 
 def _grid_levers(sensitivity: Mapping[str, xr.Dataset]) -> tuple[str, str] | None:
-    """The two levers with the largest total index (of P(all met), else the worst margin)."""
-    for output in ("all_met_probability", "worst_margin"):
-        ds = sensitivity.get(output)
-        if ds is None:
-            continue
-        levers = ds.where(ds["factor_kind"] == "lever", drop=True)
-        if levers.sizes["factor"] >= 2:
-            order = np.argsort(-levers["ST"].values, kind="stable")
-            names = levers["factor"].values[order[:2]].tolist()
-            return str(names[0]), str(names[1])
-    return None
+    """The two levers with the largest total index of the headline sensitivity output."""
+    ds = headline_sensitivity(sensitivity)
+    if ds is None:
+        return None
+    levers = ds.where(ds["factor_kind"] == "lever", drop=True)
+    if levers.sizes["factor"] < 2:
+        return None
+    order = np.argsort(-levers["ST"].values, kind="stable")
+    names = levers["factor"].values[order[:2]].tolist()
+    return str(names[0]), str(names[1])
 
 
 def _grid(
@@ -579,9 +616,23 @@ def _write_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
+INFORMATIVE_SHARE = 0.1
+"""P(all met) is the headline sensitivity output only if at least this share of the design
+points lies above its smallest value and this share below its largest; otherwise it is
+(nearly) constant over the design — 0 almost everywhere when the targets are out of reach —
+and its Sobol indices are noise, so the worst target margin is shown instead."""
+
+
 def headline_sensitivity(sensitivity: Mapping[str, xr.Dataset]) -> xr.Dataset | None:
-    """The indices of P(all met), or of the worst margin when the probability never varies."""
-    return sensitivity.get("all_met_probability", sensitivity.get("worst_margin"))
+    """The indices of P(all met) when it varies enough over the design (see
+    :data:`INFORMATIVE_SHARE`), else those of the worst normalised target margin."""
+    probability = sensitivity.get("all_met_probability")
+    if probability is not None and (
+        probability.attrs.get("output_share_above_min", 0) >= INFORMATIVE_SHARE
+        and probability.attrs.get("output_share_below_max", 0) >= INFORMATIVE_SHARE
+    ):
+        return probability
+    return sensitivity.get("worst_margin", probability)
 
 
 def draw_charts(

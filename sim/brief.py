@@ -180,8 +180,9 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "output_all_met": {"en": "the probability that all targets are met", "zh": "全部达成概率"},
     "output_worst": {
-        "en": "the worst normalised target margin (the probability is flat over the design)",
-        "zh": "最差目标余量（全部达成概率在设计点上无变化）",
+        "en": "the worst normalised target margin (the median over members; P(all met) itself "
+        "is constant over most of the design, so its indices would be noise)",
+        "zh": "最差归一化目标余量（成员中位数；全部达成概率在大部分设计点上不变，其指数没有意义）",
     },
     "factor": {"en": "Factor", "zh": "因素"},
     "kind_lever": {"en": "lever", "zh": "杠杆"},

@@ -179,7 +179,11 @@ def analyze(
         indices = sobol_analyze.analyze(
             problem, y, calc_second_order=False, num_resamples=resamples, seed=seed
         )
-        results[name] = _dataset(indices, factors, name, samples, simulate.members, seed)
+        ds = _dataset(indices, factors, name, samples, simulate.members, seed)
+        ds.attrs["output_mean"] = float(y.mean())
+        ds.attrs["output_share_above_min"] = float(np.mean(y > y.min()))
+        ds.attrs["output_share_below_max"] = float(np.mean(y < y.max()))
+        results[name] = ds
     return results
 
 

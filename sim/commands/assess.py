@@ -59,7 +59,7 @@ def main(args: argparse.Namespace) -> int:
     from sim.assess import (
         AssessSettings,
         assess,
-        draw_prior_ensemble,
+        default_ensemble,
         load_priors,
         shipped_scenarios,
         write,
@@ -81,14 +81,7 @@ def main(args: argparse.Namespace) -> int:
     if not directory.is_dir():
         raise InputError("no such directory", file=directory, expected="a directory of scenarios")
     scenarios = shipped_scenarios(directory, catalogue)
-    if not priors:
-        raise InputError(
-            "no priors to draw an ensemble from",
-            file=mdl.parent / "priors.toml",
-            expected="[priors.<constant>] tables with low, high and distribution",
-        )
-    ensemble = draw_prior_ensemble(priors, args.prior_members, args.seed)
-    source = f"uncalibrated ensemble drawn from priors.toml (Sobol', seed {args.seed})"
+    ensemble = default_ensemble(mdl, prior_members=args.prior_members, seed=args.seed)
     settings = (
         AssessSettings.quick(args.goal, args.seed)
         if args.quick
@@ -101,11 +94,11 @@ def main(args: argparse.Namespace) -> int:
             catalogue,
             targets,
             scenarios,
-            ensemble,
-            None,
+            ensemble.members,
+            ensemble.weights,
             priors=priors,
             settings=settings,
-            ensemble_source=source,
+            ensemble_source=ensemble.source,
             progress=progress,
         )
         progress.stage("charts and brief")
