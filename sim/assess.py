@@ -172,6 +172,8 @@ class Assessment:
     catalogue: LeverCatalogue
     targets: TargetCatalogue
     ensemble_source: str
+    ensemble_source_zh: str
+    calibrated: bool
     members: int
     stages: dict[str, dict[str, float]]
     """Stage → wall seconds, CPU seconds and engine runs."""
@@ -224,8 +226,11 @@ class Ensemble:
     weights: np.ndarray | None
     source: str
     """For the brief: what the ensemble is."""
+    source_zh: str = ""
+    """The same in Chinese."""
     file: Path | None = None
     """The file it was read from (recorded in results.nc as ``calibration_sha256``)."""
+    calibrated: bool = False
 
 
 def default_ensemble(
@@ -250,6 +255,7 @@ def default_ensemble(
         members=draw_prior_ensemble(priors, prior_members, seed),
         weights=None,
         source=f"uncalibrated ensemble drawn from priors.toml (Sobol', seed {seed})",
+        source_zh=f"由 priors.toml 先验抽取、未经校准的集合（Sobol'，种子 {seed}）",
     )
 
 
@@ -288,6 +294,8 @@ def assess(
     priors: Mapping[str, Mapping[str, Any]] | None = None,
     settings: AssessSettings | None = None,
     ensemble_source: str = "ensemble",
+    ensemble_source_zh: str = "",
+    calibrated: bool = False,
     progress: Progress | None = None,
 ) -> Assessment:
     """Run the whole assessment (see the module docstring).
@@ -310,8 +318,10 @@ def assess(
         parameter enters the sensitivity analysis without them).
     settings
         Sample sizes and seeds (:class:`AssessSettings`).
-    ensemble_source
-        Where the ensemble came from, for the brief.
+    ensemble_source, ensemble_source_zh
+        Where the ensemble came from, for the brief (in English and Chinese).
+    calibrated
+        Whether the ensemble is calibrated to the record (the brief warns when it is not).
     progress
         Receives stage and step reports.
 
@@ -455,6 +465,8 @@ def assess(
         catalogue=catalogue,
         targets=targets,
         ensemble_source=ensemble_source,
+        ensemble_source_zh=ensemble_source_zh or ensemble_source,
+        calibrated=calibrated,
         members=simulate.members,
         stages=stages.record,
         scenario_names=[s.name for s in all_scenarios],
@@ -714,7 +726,11 @@ def facts(assessment: Assessment, charts: Mapping[str, str] | None = None) -> di
     }
     return {
         "goal": assessment.settings.goal,
-        "ensemble": {"source": assessment.ensemble_source, "members": assessment.members},
+        "ensemble": {
+            "source": assessment.ensemble_source,
+            "members": assessment.members,
+            "calibrated": assessment.calibrated,
+        },
         "all_met_probability": {name: summary[name]["all_met_probability"] for name in summary},
         "search": asdict(found),
         "budgets": {name: asdict(b) for name, b in assessment.budgets.items()},

@@ -330,7 +330,7 @@ def brief(assessment: Assessment, charts: Mapping[str, str], lang: str = "en") -
             represented=len(represented_keys),
             total=total,
             members=a.members,
-            source=a.ensemble_source,
+            source=a.ensemble_source if lang == "en" else a.ensemble_source_zh,
             effective=effective,
         ),
         "",
@@ -581,7 +581,7 @@ def brief(assessment: Assessment, charts: Mapping[str, str], lang: str = "en") -
 
     # 6. how sure
     lines += [f"## {phrase('sure', lang)}", ""]
-    if "prior" in a.ensemble_source.lower():
+    if not a.calibrated:
         lines += ["- " + phrase("ensemble_prior", lang)]
     s = a.settings
     sizes = (

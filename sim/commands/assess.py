@@ -56,6 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run the assessment, write the outputs and print the table; returns the exit code."""
+    import time
+
+    wall, cpu = time.perf_counter(), time.process_time()
     from sim.assess import (
         AssessSettings,
         assess,
@@ -99,13 +102,18 @@ def main(args: argparse.Namespace) -> int:
             priors=priors,
             settings=settings,
             ensemble_source=ensemble.source,
+            ensemble_source_zh=ensemble.source_zh,
+            calibrated=ensemble.calibrated,
             progress=progress,
         )
         progress.stage("charts and brief")
         written = write(assessment, args.out, model_file=mdl, scenarios=scenarios, lang=args.lang)
     print_table(assessment.summary, assessment.evaluation, args.lang)
     names = ", ".join(path.name for path in written)
-    print(f"wrote {args.out}/: {names}")
+    print(
+        f"wrote {args.out}/: {names} "
+        f"({time.perf_counter() - wall:.0f} s, {time.process_time() - cpu:.0f} s CPU)"
+    )
     return 0
 
 
