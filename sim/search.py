@@ -13,13 +13,14 @@ cannot follow. The search uses an equivalent continuous constraint instead: let 
 the members' worst normalised target margins (≥ 0 exactly when a member meets every target)
 and ``g(x)`` the smallest of them whose cumulative member weight exceeds ``1 − goal``; then
 ``P(all met) ≥ goal`` exactly when ``g(x) ≥ 0``, and ``g`` moves continuously with the levers.
-The final mix's probability is counted again from its runs.
+The answer's probability is counted again from its runs.
 
 The optimiser is :func:`scipy.optimize.differential_evolution` with ``vectorized=True``:
-every generation's candidates run in one engine call (candidates × members runs). When the
-goal is out of reach within the budget, :func:`search` finds the mix with the highest
-reachable probability (the goal becomes a variable to maximise under the same continuous
-constraint) and then the cheapest mix that reaches that probability.
+every generation's candidates run in one engine call (candidates × members runs), on a subset
+of the ensemble; each mix proposed as the answer is judged on the whole ensemble. When the goal
+is out of reach within the budget, :func:`search` finds the mix with the highest reachable
+probability (the goal becomes a variable to maximise under the same continuous constraint)
+and then the cheapest mix that reaches that probability (see :func:`search` for the phases).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ class SearchSettings:
 
 @dataclass(frozen=True)
 class SearchResult:
-    """A lever mix found by :func:`search`, with what it achieves on the search's ensemble."""
+    """A lever mix found by :func:`search`, with what it achieves on the verifying ensemble."""
 
     levers: dict[str, float]
     cost: float

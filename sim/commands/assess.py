@@ -70,6 +70,7 @@ def main(args: argparse.Namespace) -> int:
     from sim.errors import InputError
     from sim.resources import scenarios_dir
     from sim.scenarios import load_levers
+    from sim.search import SearchSettings
     from sim.targets import load_targets
 
     if not 0 < args.goal <= 1:
@@ -88,7 +89,7 @@ def main(args: argparse.Namespace) -> int:
     settings = (
         AssessSettings.quick(args.goal, args.seed)
         if args.quick
-        else AssessSettings(goal=args.goal, seed=args.seed)
+        else AssessSettings(goal=args.goal, seed=args.seed, search=SearchSettings(seed=args.seed))
     )
     model = load_engine_model(mdl)
     with _ProgressBar() as progress:
@@ -107,7 +108,14 @@ def main(args: argparse.Namespace) -> int:
             progress=progress,
         )
         progress.stage("charts and brief")
-        written = write(assessment, args.out, model_file=mdl, scenarios=scenarios, lang=args.lang)
+        written = write(
+            assessment,
+            args.out,
+            model_file=mdl,
+            scenarios=scenarios,
+            lang=args.lang,
+            calibration_file=ensemble.file,
+        )
     print_table(assessment.summary, assessment.evaluation, args.lang)
     names = ", ".join(path.name for path in written)
     print(
