@@ -28,6 +28,9 @@ from sim.fileio import sha256_file
 
 _RELATIVE_PRECISION = 1e-5  # PySD's tolerance for "this time is a save time / the end"
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+# A comment names the variable's Chinese term in parentheses, e.g. "(5000平方米以上重点商务楼宇)":
+# the whole parenthesised term (ASCII or full-width brackets) keeps its digits and symbols.
+_CJK_TERM = re.compile(r"[(（]([^()（）]*[\u3400-\u9fff\uf900-\ufaff][^()（）]*)[)）]")
 
 
 def load_model(path: str | Path) -> Model:
@@ -502,9 +505,9 @@ class Model:
             info = self._names[name]
             coords = {d: info.coords[d] for d in info.dims}
             attrs = {"units": info.units, "long_name": info.name}
-            chinese = _CJK.search(info.documentation) or _CJK.search(info.name)
+            chinese = _chinese_name(info.documentation) or _chinese_name(info.name)
             if chinese:
-                attrs["long_name_zh"] = chinese.group(0)
+                attrs["long_name_zh"] = chinese
             data_vars[name] = xr.Variable(("run", "time", *info.dims), buffer.swapaxes(0, 1), attrs)
             for dim, labels in coords.items():
                 data_vars.setdefault(f"__coord_{dim}", labels)
@@ -579,6 +582,16 @@ def _keep_freed_memory() -> None:
         libc.mallopt(mmap_threshold, 32 * 1024 * 1024)
     except (OSError, AttributeError):  # not glibc: nothing to tune
         pass
+
+
+def _chinese_name(text: str) -> str:
+    """The Chinese term a comment gives: its first parenthesised term with Chinese characters,
+    else its first run of Chinese characters, else ``""``."""
+    term = _CJK_TERM.search(text)
+    if term:
+        return term.group(1).strip()
+    run = _CJK.search(text)
+    return run.group(0) if run else ""
 
 
 def _schedule(initial: float, final: float, dt: float, saveper: float):
