@@ -171,14 +171,15 @@ smoothed = SMOOTH(stock, initial people)
 """,
     )
     found = {(m.element, m.where, m.expected, m.found) for m in check_units(path).mismatches}
+    EQUATION = "equation (declared units vs right-hand side)"
     assert found == {
         ("stock", "initial value of INTEG", "widgets", "persons"),
-        ("inflow", "equation (declared units vs right-hand side)", "widgets/Year", "widgets"),
+        ("inflow", EQUATION, "widgets/Year", "widgets"),
         ("mixed", "operands of +", "widgets", "persons"),
         ("smallest", "arguments of MIN", "widgets", "persons"),
         ("branch", "branches of IF THEN ELSE", "widgets", "widgets/Year"),
         ("grown", "argument 1 of EXP", "dmnl", "Year"),
-        ("per capita", "equation (declared units vs right-hand side)", "widgets", "widgets/persons"),
+        ("per capita", EQUATION, "widgets", "widgets/persons"),
         ("one more", "operands of +", "widgets", "dmnl"),
         ("smoothed", "delay time of SMOOTH", "Year", "persons"),
     }
