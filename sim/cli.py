@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sweep": ("sim.commands.sweep", "run a sweep file's lever settings in chunks"),
     "targets": ("sim.commands.targets", "evaluate the plan's targets on a results file"),
     "bench": ("sim.commands.bench", "batched engine against PySD on the same model"),
+    "check": ("sim.commands.check", "units and reality checks of the model, each pass or fail"),
 }
 
 
