@@ -315,15 +315,16 @@ class _Checker:
         self.source = source
         self.section = next(s for s in abstract_model.sections if s.type == "main")
         self.macros = {s.name for s in abstract_model.sections if s.type == "macro"}
+        # References in PySD's AST use the names PySD's namespace gives (as the engine does).
         namespace = NamespaceManager()
-        self.elements = {}
         for element in self.section.elements:
             namespace.add_to_namespace(element.name)
-        by_py = {e.name: e for e in self.section.elements}
-        for clean, py_name in namespace.cleanspace.items():
-            vensim = next((n for n, p in namespace.namespace.items() if p == py_name), None)
-            if vensim in by_py:
-                self.elements[clean] = by_py[vensim]
+        by_py_name = {namespace.namespace[e.name]: e for e in self.section.elements}
+        self.elements = {
+            clean: by_py_name[py_name]
+            for clean, py_name in namespace.cleanspace.items()
+            if py_name in by_py_name
+        }
         self.ranges = {
             s.name.replace(" ", "_").casefold()
             for s in self.section.subscripts
