@@ -443,11 +443,69 @@ def run_checks(
 
 
 def _run_check(model, check: Check, catalogue, priors, *, samples, seed, dt) -> CheckResult:
+    n = (samples or check.samples) if check.sampled else 1
+    rng = np.random.default_rng([seed, zlib.crc32(check.key.encode("utf-8"))])
+    tested, reference, drawn = _settings(model, check, catalogue, priors, n, rng)
+    columns = [check.quantity] + ([check.value] if isinstance(check.value, str) else [])
+    if reference is not None:  # tested and reference runs in one engine call
+        params = {name: np.concatenate([tested[name], reference[name]]) for name in tested}
+        ds = model.run(params, 2 * n, saveper=dt, return_columns=columns)
+        runs, against = ds.isel(run=slice(0, n)), ds.isel(run=slice(n, 2 * n))
+    else:
+        runs = against = model.run(tested, n, saveper=dt, return_columns=columns)
+    for column in columns:
+        if runs[column].ndim != 2:
+            raise InputError(
+                "subscripted variables cannot be checked",
+                key=f"checks.{check.key}",
+                expected="a variable without subscripts",
+            )
+    times = runs.time.values
+    inside = np.ones(len(times), dtype=bool)
+    if check.window is not None:
+        first, last = check.window
+        inside = (times >= first - dt * 1e-6) & (times <= last + dt * 1e-6)
+        if not inside.any():
+            raise InputError(
+                f"window [{first:g}, {last:g}] holds no time of the run "
+                f"({times[0]:g} to {times[-1]:g})",
+                key=f"checks.{check.key}.window",
+            )
+    times = times[inside]
+    value = runs[check.quantity].values[:, inside]
+    if check.compare == "status_quo":
+        ref, label, sense = (
+            against[check.quantity].values[:, inside],
+            "status quo",
+            check.comparison,
+        )
+    elif check.compare == "value":
+        ref = (runs[check.value].values[:, inside] if isinstance(check.value, str)
+               else np.full_like(value, check.value))  # fmt: skip
+        label, sense = _text(check.value), check.comparison
+    else:  # trend: the window's last value against its first
+        value, ref = value[:, -1:], value[:, :1]
+        label, sense = f"{times[0]:g} value", "<" if check.trend == "falls" else ">"
+        times = times[-1:]
+    failing = _shortfall(value, ref, sense)
+    failed_runs = int((failing > 0).any(axis=1).sum())
+    if not failed_runs:
+        return CheckResult(check, n, 0, None)
+    worst = int(np.argmax(failing.max(axis=1)))
+    step = int(np.flatnonzero(failing[worst] > 0)[0])  # the first time it fails
+    lever_values = {key: float(tested[lever.constant][worst]) for key, lever in catalogue.items()}
+    parameters = {name: float(v[worst]) for name, v in drawn.items()}
+    parameters |= {name: float(v) for name, v in check.parameters.items()}
+    failure = Failure(worst, float(times[step]), float(value[worst, step]),
+                      float(ref[worst, step]), label, lever_values, parameters)  # fmt: skip
+    return CheckResult(check, n, failed_runs, failure)
+
+
+def _settings(model, check: Check, catalogue, priors, n: int, rng: np.random.Generator):
+    """Parameters of the tested runs, of their reference runs (status quo) and the draws."""
     from sim.batch import constant_values
     from sim.modelcheck import sample_levers, sample_priors
 
-    n = (samples or check.samples) if check.sampled else 1
-    rng = np.random.default_rng([seed, zlib.crc32(check.key.encode("utf-8"))])
     drawn: dict[str, np.ndarray] = {}
     if check.draws == "priors":
         if not priors:
@@ -459,63 +517,18 @@ def _run_check(model, check: Check, catalogue, priors, *, samples, seed, dt) -> 
     else:
         levers = {lever.constant: np.full(n, lever.status_quo) for lever in catalogue.values()}
     tested = drawn | levers
-    for key, value in check.levers.items():
-        tested[catalogue[key].constant] = np.full(n, value)
-    for name, value in check.parameters.items():
-        tested[name] = np.full(n, value)
-    columns = [check.quantity]
-    if isinstance(check.value, str):
-        columns.append(check.value)
-    if check.compare == "status_quo":
-        reference = drawn | levers
-        for key in check.levers:
-            reference[catalogue[key].constant] = np.full(n, catalogue[key].status_quo)
-        defaults = constant_values(model, [p for p in check.parameters if p not in reference])
-        reference |= {name: np.full(n, value) for name, value in defaults.items()}
-        params = {name: np.concatenate([tested[name], reference[name]]) for name in tested}
-        ds = model.run(params, 2 * n, saveper=dt, return_columns=columns)
-        runs, against = ds.isel(run=slice(0, n)), ds.isel(run=slice(n, 2 * n))
-    else:
-        runs = model.run(tested, n, saveper=dt, return_columns=columns)
-        against = None
-    times = runs.time.values
-    if check.window is not None:
-        first, last = check.window
-        inside = (times >= first - dt * 1e-6) & (times <= last + dt * 1e-6)
-        if not inside.any():
-            raise InputError(
-                f"window [{first:g}, {last:g}] holds no time of the run "
-                f"({times[0]:g} to {times[-1]:g})",
-                key=f"checks.{check.key}.window",
-            )
-    else:
-        inside = np.ones(len(times), dtype=bool)
-    value = runs[check.quantity].values[:, inside]
-    if check.compare == "status_quo":
-        ref, label = against[check.quantity].values[:, inside], "status quo"
-        sense = check.comparison
-    elif check.compare == "value":
-        ref = (runs[check.value].values[:, inside] if isinstance(check.value, str)
-               else np.full_like(value, check.value))  # fmt: skip
-        label, sense = _text(check.value), check.comparison
-    else:  # trend: the window's last value against its first
-        value, ref = value[:, -1:], value[:, :1]
-        label = f"{times[inside][0]:g} value"
-        sense = "<" if check.trend == "falls" else ">"
-    shortfall = _shortfall(value, ref, sense)
-    failing = shortfall > 0
-    failed_runs = int(failing.any(axis=1).sum())
-    if not failed_runs:
-        return CheckResult(check, n, 0, None)
-    worst = int(np.argmax(np.where(failing, shortfall, -np.inf).max(axis=1)))
-    step = int(np.flatnonzero(failing[worst])[0])
-    time = float(times[inside][-1] if check.compare == "trend" else times[inside][step])
-    lever_values = {key: float(tested[lever.constant][worst]) for key, lever in catalogue.items()}
-    parameters = {name: float(v[worst]) for name, v in drawn.items()}
-    parameters |= {name: float(v) for name, v in check.parameters.items()}
-    failure = Failure(worst, time, float(value[worst, step]), float(ref[worst, step]), label,
-                      lever_values, parameters)  # fmt: skip
-    return CheckResult(check, n, failed_runs, failure)
+    tested |= {catalogue[key].constant: np.full(n, v) for key, v in check.levers.items()}
+    tested |= {name: np.full(n, v) for name, v in check.parameters.items()}
+    if check.compare != "status_quo":
+        return tested, None, drawn
+    # all else equal: the check's levers at their status quo, its constants as drawn or in
+    # the model file
+    reference = drawn | levers
+    for key in check.levers:
+        reference[catalogue[key].constant] = np.full(n, catalogue[key].status_quo)
+    defaults = constant_values(model, [p for p in check.parameters if p not in reference])
+    reference |= {name: np.full(n, value) for name, value in defaults.items()}
+    return tested, reference, drawn
 
 
 def _lever_table(lever) -> dict[str, float | str]:

@@ -244,3 +244,10 @@ def test_incomplete_checks_are_input_errors(tmp_path, text, message):
     with pytest.raises(InputError) as err:
         load_checks(path, CATALOGUE)
     assert message in err.value.one_line()
+
+
+def test_subscripted_quantities_are_refused(test_models_dir):
+    model = load_model(test_models_dir / "tests/subscript_2d_arrays/test_subscript_2d_arrays.mdl")
+    check = Check("x", "s.", "stock_a", "value", "<=", 1e9)
+    with pytest.raises(InputError, match="subscripted variables cannot be checked"):
+        run_checks(model, {"x": check}, {}, None)
