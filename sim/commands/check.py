@@ -56,6 +56,7 @@ def main(args: argparse.Namespace) -> int:
     path = model_file(args)
     checks_path = args.checks if args.checks is not None else path.parent / "checks.toml"
     catalogue = load_levers(path.parent / "levers.toml")
+    load_checks(checks_path, catalogue)  # a bad file fails before the model is compiled
     model = load_engine_model(path)
     checks = load_checks(
         checks_path, catalogue, variables=model.variables, constants=model.constants
