@@ -33,6 +33,45 @@ _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _CJK_TERM = re.compile(r"[(（]([^()（）]*[\u3400-\u9fff\uf900-\ufaff][^()（）]*)[)）]")
 
 
+def parse_model(path: str | Path):
+    """Check a Vensim ``.mdl`` file and parse it with PySD's translator.
+
+    The file text is checked by :mod:`sim.safety` first; nothing in the file is executed.
+
+    Parameters
+    ----------
+    path
+        The Vensim model file.
+
+    Returns
+    -------
+    pysd.translators.structures.abstract_model.AbstractModel
+        PySD's abstract model: elements, their units and their expression trees.
+    """
+    from pysd.translators.vensim.vensim_file import VensimFile
+
+    from sim.safety import check_model_file
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("model file not found", file=path, expected="a Vensim .mdl file")
+    check_model_file(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # PySD's parser warns about ignored sketch parts
+            vensim_file = VensimFile(path)
+            vensim_file.parse()
+            return vensim_file.get_abstract_model()
+    except InputError:
+        raise
+    except Exception as err:
+        raise InputError(
+            f"PySD's Vensim parser could not read the model: {err}".splitlines()[0],
+            file=path,
+            expected="a valid Vensim model",
+        ) from err
+
+
 def load_model(path: str | Path) -> Model:
     """Parse a Vensim ``.mdl`` file and compile it into a batched :class:`Model`.
 
@@ -50,28 +89,8 @@ def load_model(path: str | Path) -> Model:
     Model
         The compiled model, ready to :meth:`Model.run`.
     """
-    from pysd.translators.vensim.vensim_file import VensimFile
-
-    from sim.safety import check_model_file
-
     path = Path(path)
-    if not path.is_file():
-        raise InputError("model file not found", file=path, expected="a Vensim .mdl file")
-    check_model_file(path)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # PySD's parser warns about ignored sketch parts
-            vensim_file = VensimFile(path)
-            vensim_file.parse()
-            abstract = vensim_file.get_abstract_model()
-    except InputError:
-        raise
-    except Exception as err:
-        raise InputError(
-            f"PySD's Vensim parser could not read the model: {err}".splitlines()[0],
-            file=path,
-            expected="a valid Vensim model",
-        ) from err
+    abstract = parse_model(path)
     first = Compiler(abstract, path).compile()
     static = {name for name, info in first.elements.items() if info.static}
     # Second pass: with the static elements known, time-invariant parts of dynamic
@@ -192,6 +211,20 @@ class Model:
     def stocks(self) -> list[str]:
         """Names of the stocks (INTEG elements)."""
         return [n for n, e in self._names.items() if e.kind == "stock"]
+
+    @property
+    def abstract_model(self):
+        """PySD's abstract model the engine was compiled from (elements, units, ASTs)."""
+        return self._plan.abstract_model
+
+    @property
+    def stock_flows(self) -> dict[str, object]:
+        """Each unsubscripted stock's net flow: the first argument of its INTEG, as PySD's AST.
+
+        For checks that recompute a stock's change from saved values (stock accounting);
+        the engine itself integrates the compiled form of the same expression.
+        """
+        return dict(self._plan.stock_flows)
 
     def evaluated_per_step(self, return_columns: Sequence[str] | None = None) -> float:
         """Variables one Euler step evaluates (computed values + state updates), on average.
