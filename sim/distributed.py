@@ -113,7 +113,8 @@ def worker_model(source: ModelSource) -> Any:
 
         folder = Path(tempfile.mkdtemp(prefix="heping-sd-model-"))
         try:
-            path = folder / source.name  # the same file name: results record it
+            # the same file name, since results record it; only a name, never a path
+            path = folder / (Path(source.name).name or "model.mdl")
             path.write_bytes(source.text)
             model = load_model(path)
         finally:
@@ -121,7 +122,8 @@ def worker_model(source: ModelSource) -> Any:
         model.threads = 1
         _WORKER_MODELS[source.sha256] = model
         while len(_WORKER_MODELS) > WORKER_CACHE_SIZE:
-            _WORKER_MODELS.popitem(last=False)
+            evicted, _ = _WORKER_MODELS.popitem(last=False)
+            _WORKER_USES.pop(evicted, None)
     _WORKER_MODELS.move_to_end(source.sha256)
     _WORKER_USES[source.sha256] = _WORKER_USES.get(source.sha256, 0) + 1
     return model

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -70,6 +71,17 @@ def test_worker_compiles_a_model_once_and_records_its_file_name(tmp_path):
     assert first.threads == 1  # one engine thread per worker process
     ds = first.run({"growth_rate": [0.1, 0.2]}, 2)
     assert ds.attrs["model_file"] == "tiny.mdl" and ds.attrs["model_sha256"] == source.sha256
+
+
+def test_worker_uses_only_the_file_name_it_is_given(tmp_path):
+    import hashlib
+
+    text = TINY_MODEL.replace("growth rate = 0.1", "growth rate = 0.15").encode()
+    source = ModelSource("../../sneaky.mdl", text, hashlib.sha256(text).hexdigest())
+    model = worker_model(source)
+    assert model.run(None, 1).attrs["model_file"] == "sneaky.mdl"
+    # joined naively to the worker's temporary folder, the name would land here
+    assert not (Path(tempfile.gettempdir()).parent / "sneaky.mdl").exists()
 
 
 def test_worker_refuses_text_that_does_not_match_its_hash(tmp_path):
@@ -260,6 +272,21 @@ def test_cli_two_workers_equal_the_local_run(tmp_path):
     assert a.attrs.pop("created") and b.attrs.pop("created")  # the only attr that may differ
     xr.testing.assert_identical(a, b)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dask.zarr", "local.nc"]
+
+
+def test_cli_on_an_existing_cluster_equals_the_local_run(tmp_path, heping, client):
+    sweep = small_sweep(tmp_path, heping[1])
+    address = client.cluster.scheduler_address
+    local = run_cli("sweep", str(sweep.path), "--out", "local.nc", cwd=tmp_path)
+    assert local.returncode == 0, local.stderr
+    remote = run_cli(
+        "sweep", str(sweep.path), "--out", "remote.nc", "--scheduler", address, cwd=tmp_path
+    )
+    assert remote.returncode == 0, remote.stderr
+    with xr.open_dataset(tmp_path / "local.nc") as a, xr.open_dataset(tmp_path / "remote.nc") as b:
+        a, b = a.load(), b.load()
+    assert a.attrs.pop("created") and b.attrs.pop("created")
+    xr.testing.assert_identical(a, b)
 
 
 def test_cli_unreachable_scheduler_exits_2_quickly(tmp_path):
