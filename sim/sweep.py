@@ -365,7 +365,7 @@ class ChunkTask:
     """What every chunk of a sweep shares; chunks differ only in their runs' lever values.
 
     A task is plain data (it pickles), so that an executor can run its chunks in another
-    process or on another machine: :meth:`run` is a pure function of the task, the model and
+    process or on another machine: :meth:`run_chunk` is a pure function of the task, the model and
     the chunk's design points.
     """
 
@@ -403,7 +403,7 @@ class ChunkTask:
             count,
             ensemble=self.ensemble,
             run=self.run,
-            return_columns=list(self.return_columns) if self.return_columns else None,
+            return_columns=None if self.return_columns is None else list(self.return_columns),
             case_dim="run",
         )
         chunk = chunk.assign_coords(run=np.arange(start, start + count), **self.coords_for(points))
