@@ -8,12 +8,9 @@ the targets read, at the year ends they read, so that a million runs fit in memo
 from __future__ import annotations
 
 import argparse
-import contextlib
-import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from sim.commands._common import add_model_argument, load_engine_model, model_file
+from sim.commands._common import add_model_argument, load_engine_model, model_file, progress_bar
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,7 +48,7 @@ def main(args: argparse.Namespace) -> int:
     targets = load_targets(mdl.parent / "targets.toml") if keep == "targets" else None
     model = load_engine_model(mdl)
 
-    with _progress(sweep.size, sweep.name, enabled=not args.no_progress) as advance:
+    with progress_bar(sweep.size, f"sweep {sweep.name}", enabled=not args.no_progress) as advance:
         ds = run_sweep(
             model,
             sweep,
@@ -71,30 +68,3 @@ def main(args: argparse.Namespace) -> int:
     write_netcdf(finish(ds, attrs), args.out)
     print(f"wrote {args.out} ({sweep.size:,} runs, design {sweep.design}, keep {keep})")
     return 0
-
-
-@contextlib.contextmanager
-def _progress(total: int, label: str, *, enabled: bool) -> Iterator[Callable[[int], None]]:
-    """Yield ``advance(done)``, drawing a rich progress bar on stderr when enabled."""
-    if not enabled:
-        yield lambda done: None
-        return
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=Console(file=sys.stderr),
-    ) as bar:
-        task = bar.add_task(f"sweep {label}", total=total)
-        yield lambda done: bar.advance(task, done)
