@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 from sim.engine import load_model
-
 from sim.resources import model_dir, scenarios_dir
 from sim.scenarios import load_levers
 from sim.sweep import load_sweep, run_sweep

@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "sim.commands.calibrate",
         "fit the priors to the 十三五 record: a best fit and an ensemble",
     ),
+    "plot": ("sim.commands.plot", "draw a chart of a results file (png, svg or pdf)"),
     "bench": ("sim.commands.bench", "batched engine against PySD on the same model"),
 }
 

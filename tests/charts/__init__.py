@@ -1,0 +1,1 @@
+"""Tests of the plots package and the heping-sd plot command."""
