@@ -15,28 +15,30 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import xarray as xr
 
 from sim.calibration.calibrate import CalibrationResult
 from sim.calibration.record import Simulator
-from sim.fileio import atomic_path, write_text_atomic
+from sim.fileio import write_text_atomic
 
 IDENTIFIED = 0.8
 """A parameter is identified by the record when its ensemble 5–95 % range, in the prior's own
 scale (log for a log-uniform prior), is narrower than this fraction of the prior's."""
 CHART = "calibration.png"
-_ASCII_UNITS = {"亿元": "100m yuan", "万户": "10k entities"}  # the chart's font has no CJK
 
 
 def weighted_quantiles(values: np.ndarray, weights: np.ndarray, q: Sequence[float]):
-    """Quantiles ``q`` of ``values`` (members along axis 0) under member ``weights``."""
+    """Quantiles ``q`` (rows) of ``values`` (members along axis 0) under member ``weights``.
+
+    The charts' definition (:func:`plots.series.quantiles`), so that the tables and the
+    chart's bands agree.
+    """
+    from plots.series import quantiles
+
     values = np.asarray(values, dtype=float)
-    return np.stack(
-        [
-            np.quantile(values[:, k], q, weights=weights, method="inverted_cdf")
-            for k in range(values.shape[1])
-        ],
-        axis=1,
-    )
+    data = xr.DataArray(values.reshape(len(values), -1), dims=("sample", "column"))
+    out = quantiles(data, xr.DataArray(weights, dims="sample"), q)
+    return out.transpose("quantile", "column").values
 
 
 def width_ratios(result: CalibrationResult) -> np.ndarray:
@@ -201,10 +203,10 @@ def render(result: CalibrationResult, *, chart: str | None = CHART) -> str:
             "",
             f"![Model against the record, 2015–{r.last_year()}]({chart})",
             "",
-            "Shaded: the ensemble's 5–95 % range (weighted); line: the best fit; black: the "
-            "record with ±2 σ_obs bars. A total over several years is drawn as its yearly "
-            "average across those years. Figures that are growth rates or net increases of "
-            "a stock are in the table above only.",
+            "Top: each quantity with a level in the record — the ensemble's median and "
+            "5–95 % band (at the status quo, as fitted) against the record with ±2 σ_obs "
+            "bars. Bottom: every figure of the record (filled: fitted; hollow: context) as "
+            "the ensemble's deviation from it in units of σ_obs, median and 5–95 %.",
             "",
         ]
     return "\n".join(lines).rstrip("\n") + "\n"
@@ -452,132 +454,37 @@ def _settings_section(result: CalibrationResult, command: str) -> list[str]:
 # --------------------------------------------------------------------------- chart
 
 
-def chart(result: CalibrationResult, model, path: str | Path) -> Path:
-    """Draw the model against the record (ensemble band, best fit, figures) as a PNG.
+def ensemble_results(result: CalibrationResult, model) -> xr.Dataset:
+    """The ensemble's trajectories as ``heping-sd run`` saves them, up to the record's end.
 
-    ``model`` is the engine model that was calibrated; the best fit and every member are
-    run once more, to the record's last year, for their trajectories.
+    One scenario, ``status_quo`` (every lever at its status quo, as in the fit), × ``sample``
+    × ``time``, with ``sample_weight``; only the quantities the fitted figures read.
     """
-    import matplotlib
+    ds = Simulator(model, result.priors, result.record).trajectories(result.history.points)
+    ds = ds.rename(run="sample").expand_dims(scenario=["status_quo"])
+    ds["sample_weight"] = ("sample", result.history.weights)
+    return ds.transpose("scenario", "sample", "time", ...)
 
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
 
-    r, h = result.record, result.history
-    points = np.vstack([result.fit.point[None], h.points])
-    ds = Simulator(model, result.priors, r).trajectories(points)
-    years = np.asarray(ds["time"].values, dtype=float)
-    panels = _panels(r)
-    columns = 3
-    rows = -(-len(panels) // columns)
-    figure = Figure(figsize=(4.0 * columns, 2.8 * rows), layout="constrained")
-    axes = figure.subplots(rows, columns, squeeze=False).ravel()
-    for ax in axes[len(panels) :]:
-        ax.remove()
-    for ax, (title, series_of, figures) in zip(axes, panels, strict=False):
-        x, values = series_of(ds, years)
-        members = values[1:]
-        low, high = (
-            np.quantile(
-                members,
-                q,
-                axis=0,
-                weights=np.broadcast_to(h.weights[:, None], members.shape),
-                method="inverted_cdf",
-            )
-            for q in (0.05, 0.95)
-        )
-        ax.fill_between(x, low, high, color="#4477AA", alpha=0.3, linewidth=0)
-        ax.plot(x, values[0], color="#4477AA", linewidth=1.6)
-        for o, first, last, centre in figures:
-            sigma = o.rel_sigma * abs(o.value)
-            span = last - first + 1
-            if first == last:
-                ax.errorbar(
-                    first,
-                    centre,
-                    yerr=2 * sigma / span,
-                    fmt="o",
-                    color="black",
-                    markersize=4,
-                    capsize=3,
-                )
-            else:
-                ax.fill_between(
-                    [first - 0.5, last + 0.5],
-                    centre - 2 * sigma / span,
-                    centre + 2 * sigma / span,
-                    color="black",
-                    alpha=0.12,
-                    linewidth=0,
-                )
-                ax.hlines(centre, first - 0.5, last + 0.5, color="black", linewidth=1.4)
-        ax.set_title(title, fontsize=9)
-        ax.set_xlim(years[0] - 0.3, years[-1] + 0.6)
-        ax.tick_params(labelsize=8)
-        ax.grid(alpha=0.3)
-    figure.suptitle(
-        f"Model against the record, {int(years[0])}–{int(years[-1])}: ensemble 5–95 % "
-        "(band), best fit (line), record ±2σ (black)",
-        fontsize=10,
+def chart(result: CalibrationResult, model, path: str | Path) -> Path:
+    """Draw the ensemble against the record (``plots.calibration``) as a PNG.
+
+    ``model`` is the engine model that was calibrated: every member is run once more, to
+    the record's last year, for its trajectories.
+    """
+    from plots import calibration, style
+    from sim.observed import load_observed
+    from sim.targets import load_targets
+
+    folder = result.model_path.parent
+    targets = load_targets(folder / "targets.toml") if (folder / "targets.toml").is_file() else {}
+    figure = calibration.plot(
+        ensemble_results(result, model),
+        observations=load_observed(folder / "observed.csv"),
+        targets=targets,
     )
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, format="png", dpi=100)
-    return path
-
-
-def _panels(record) -> list:
-    """(title, series function, [(figure, first, last, yearly value)]) per quantity."""
-    groups: dict[str, list] = {}
-    for o in record.observations:
-        if o.kind == "level" or (o.kind == "cumulative" and o.aggregate == "annual"):
-            first, last = o.window if o.window else (o.year, o.year)
-            groups.setdefault(o.quantity, []).append((o, first, last, o.value / (last - first + 1)))
-        elif o.kind == "share":
-            key = f"{o.quantity}/{o.denominator}"
-            groups.setdefault(key, []).append((o, o.year, o.year, o.value))
-    panels = []
-    for key, figures in groups.items():
-        o = figures[0][0]
-        if "/" in key:
-            numerator, denominator = key.split("/")
-            panels.append(
-                (
-                    f"{numerator} / {denominator}",
-                    _share(numerator, denominator, o.aggregate),
-                    figures,
-                )
-            )
-        else:
-            unit = _ASCII_UNITS.get(o.unit, o.unit)
-            panels.append(
-                (
-                    f"{key} ({unit}{'/year' if o.aggregate == 'annual' else ''})",
-                    _yearly(key, o.aggregate),
-                    figures,
-                )
-            )
-    return panels
-
-
-def _yearly(name: str, aggregate: str):
-    def series_of(ds, years):
-        values = np.asarray(ds[name].values, dtype=float)
-        if aggregate == "annual":
-            return years[1:], np.diff(values, axis=1)
-        return years, values
-
-    return series_of
-
-
-def _share(numerator: str, denominator: str, aggregate: str):
-    def series_of(ds, years):
-        top = _yearly(numerator, aggregate)(ds, years)
-        bottom = _yearly(denominator, aggregate)(ds, years)
-        return top[0], top[1] / bottom[1]
-
-    return series_of
+    style.save(figure, path, fmt="png")
+    return Path(path)
 
 
 def write_report(result: CalibrationResult, model, path: str | Path) -> tuple[Path, Path]:
