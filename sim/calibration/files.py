@@ -240,7 +240,7 @@ def load_calibration(model_path: str | Path | None = None) -> Calibration | None
 # --------------------------------------------------------------------------- writing
 
 
-def _number(x: float) -> float | int:
+def _number(x: float) -> float:
     value = float(x)
     if not math.isfinite(value):
         raise ValueError(f"cannot store the non-finite number {value}")

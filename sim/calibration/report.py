@@ -47,11 +47,6 @@ def width_ratios(result: CalibrationResult) -> np.ndarray:
     return (bands[1] - bands[0]) / 0.9
 
 
-def identified(result: CalibrationResult) -> np.ndarray:
-    """Which parameters the record identifies (see :data:`IDENTIFIED`)."""
-    return width_ratios(result) < IDENTIFIED
-
-
 def _fmt(x: float) -> str:
     if not np.isfinite(x):
         return "n/a"
