@@ -36,7 +36,14 @@ DEFAULT_SEED = 2021
 
 @dataclass(frozen=True)
 class Settings:
-    """How a calibration runs; stored with it (see docs/calibration.md)."""
+    """How a calibration runs; stored with it (see docs/calibration.md).
+
+    ``seed`` seeds the Sobol designs; ``samples`` runs per wave (a power of two);
+    ``cutoff`` the implausibility cutoff; ``discrepancy`` the model discrepancy relative to
+    each figure; ``min_members`` further waves run while fewer are found, up to
+    ``max_waves``; ``max_members`` are stored; ``margin`` widens a refocused box;
+    ``starts`` best-fit starting points; ``design`` the sampler.
+    """
 
     seed: int = DEFAULT_SEED
     samples: int = 131_072
@@ -77,6 +84,7 @@ class Settings:
         return self
 
     def as_dict(self) -> dict[str, Any]:
+        """The settings as stored in the files, in field order."""
         return asdict(self)
 
 
@@ -113,9 +121,11 @@ class CalibrationResult:
         }
 
     def fitted(self) -> list[str]:
+        """The parameters the best fit moved (those that move some fitted figure)."""
         return [n for n, inert in zip(self.names, self.inert, strict=True) if not inert]
 
     def not_fitted(self) -> list[str]:
+        """The parameters that move no fitted figure (the model's own value in the fit)."""
         return [n for n, inert in zip(self.names, self.inert, strict=True) if inert]
 
 

@@ -70,6 +70,7 @@ class Provenance:
         )
 
     def as_dict(self) -> dict[str, Any]:
+        """The provenance as stored, in :data:`PROVENANCE_KEYS` order."""
         return {key: getattr(self, key) for key in PROVENANCE_KEYS}
 
     def changed_since(self, model_path: Path) -> list[str]:
@@ -145,10 +146,12 @@ class Calibration:
 
     @property
     def ensemble_file(self) -> Path:
+        """``ensemble.csv``."""
         return self.directory / ENSEMBLE
 
     @property
     def best_fit_file(self) -> Path:
+        """``best_fit.toml``."""
         return self.directory / BEST_FIT
 
     def require_current(self) -> Calibration:
