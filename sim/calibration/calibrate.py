@@ -42,7 +42,7 @@ class Settings:
     ``cutoff`` the implausibility cutoff; ``discrepancy`` the model discrepancy relative to
     each figure; ``min_members`` further waves run while fewer are found, up to
     ``max_waves``; ``max_members`` are stored; ``margin`` widens a refocused box;
-    ``starts`` best-fit starting points; ``design`` the sampler.
+    ``starts`` best-fit starting points.
     """
 
     seed: int = DEFAULT_SEED
@@ -54,7 +54,6 @@ class Settings:
     max_waves: int = 4
     margin: float = 0.25
     starts: int = 4
-    design: str = "sobol"
 
     def check(self) -> Settings:
         """These settings, or an InputError naming the first invalid one."""
