@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "plot": ("sim.commands.plot", "draw a chart of a results file (png, svg or pdf)"),
     "bench": ("sim.commands.bench", "batched engine against PySD on the same model"),
+    "check": ("sim.commands.check", "units and reality checks of the model, each pass or fail"),
 }
 
 

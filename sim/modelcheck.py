@@ -128,26 +128,67 @@ def check_monotonicity(
     rng = np.random.default_rng(seed)
     violations = []
     for key, lever in levers.items():
-        declared = {q: "raises" for q in lever["raises"]} | {q: "lowers" for q in lever["lowers"]}
-        if not declared:
+        if not lever["raises"] and not lever["lowers"]:
             continue
         base = sample_priors(priors, n, rng) | sample_levers(levers, n, rng)
         low, high = _lever_pairs(lever, n, rng)
-        columns = sorted(declared)
-        at_low = run({**base, lever["constant"]: low}, n, columns)
-        at_high = run({**base, lever["constant"]: high}, n, columns)
-        for quantity, direction in declared.items():
-            x0, x1 = np.asarray(at_low[quantity]), np.asarray(at_high[quantity])
-            size = np.maximum(np.abs(x0), np.abs(x1))
-            change = (x1 - x0) / np.where(size > 0, size, 1.0)
-            wrong = -change if direction == "raises" else change
-            worst = wrong.max(axis=1)
-            for sample in np.flatnonzero(worst > rtol):
-                signed = change[sample][np.argmax(wrong[sample])]
-                violations.append(
-                    Violation(key, quantity, direction, int(sample), float(low[sample]),
-                              float(high[sample]), float(signed))
-                )  # fmt: skip
+        violations += lever_violations(run, key, lever, base, low, high, rtol=rtol)
+    return violations
+
+
+def lever_violations(
+    run: Runner,
+    key: str,
+    lever: Mapping,
+    base: Mapping[str, np.ndarray],
+    low: np.ndarray,
+    high: np.ndarray,
+    *,
+    rtol: float = 1e-9,
+) -> list[Violation]:
+    """The runs in which moving one lever from ``low`` up to ``high`` breaks its declarations.
+
+    Parameters
+    ----------
+    run
+        The model runner (see the module docstring).
+    key, lever
+        The lever's key and its ``[levers.<key>]`` table (``constant``, ``raises``,
+        ``lowers``).
+    base
+        Everything else, all else equal: parameter and other lever values, one array of
+        length ``n`` per model constant.
+    low, high
+        The lever's two values in each of the ``n`` runs (``low <= high``).
+    rtol
+        Changes smaller than this, relative to the quantity's size, count as no change.
+
+    Returns
+    -------
+    list of Violation
+        One per run and declared quantity that moved the wrong way at some saved time.
+    """
+    declared = {q: "raises" for q in lever["raises"]} | {q: "lowers" for q in lever["lowers"]}
+    if not declared:
+        return []
+    low, high = np.asarray(low, dtype=float), np.asarray(high, dtype=float)
+    n = len(low)
+    columns = sorted(declared)
+    at_low = run({**base, lever["constant"]: low}, n, columns)
+    at_high = run({**base, lever["constant"]: high}, n, columns)
+    violations = []
+    for quantity, direction in declared.items():
+        x0, x1 = np.asarray(at_low[quantity]), np.asarray(at_high[quantity])
+        size = np.maximum(np.abs(x0), np.abs(x1))
+        change = (x1 - x0) / np.where(size > 0, size, 1.0)
+        wrong = -change if direction == "raises" else change
+        worst = wrong.max(axis=1)
+        for sample in np.flatnonzero(worst > rtol):
+            signed = change[sample][np.argmax(wrong[sample])]
+            violations.append(
+                Violation(key, quantity, direction, int(sample), float(low[sample]),
+                          float(high[sample]), float(signed))
+            )  # fmt: skip
     return violations
 
 
@@ -199,7 +240,11 @@ def engine_runner(model_path: Path) -> Runner:
     """A runner on the batched engine (``sim.load_model``), if it is installed."""
     from sim import load_model  # type: ignore[attr-defined]
 
-    model = load_model(model_path)
+    return engine_model_runner(load_model(model_path))
+
+
+def engine_model_runner(model) -> Runner:
+    """A runner on an already compiled engine model (:class:`sim.engine.Model`)."""
 
     def run(params: Mapping[str, np.ndarray], n: int, columns: Sequence[str]) -> dict:
         result = model.run(params=dict(params), n=n, return_columns=list(columns))

@@ -1,4 +1,11 @@
-"""Shared fixtures: where the Vensim conformance suite is, and the shipped model."""
+"""Shared fixtures (the Vensim conformance suite) and the hypothesis profiles.
+
+Hypothesis profiles: ``ci`` (thorough, still a few minutes for the whole suite on CI's two
+cores) when ``$CI`` is set, ``dev`` (quick) otherwise; ``HYPOTHESIS_PROFILE=ci|dev`` picks
+one explicitly. Both print a failing example with ``@reproduce_failure`` (``print_blob``)
+and store it in ``.hypothesis/examples/`` at the repository root, so that the next run
+tries it first.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +14,25 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 REPO = Path(__file__).resolve().parents[1]
+
+_EXAMPLES = DirectoryBasedExampleDatabase(str(REPO / ".hypothesis" / "examples"))
+settings.register_profile(
+    "ci",
+    max_examples=100,
+    deadline=None,  # engine batches on a shared CI machine: timing varies
+    print_blob=True,
+    database=_EXAMPLES,
+)
+settings.register_profile(
+    "dev", max_examples=20, deadline=None, print_blob=True, database=_EXAMPLES
+)
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
+)
 
 
 def _test_models_dir() -> Path | None:

@@ -143,3 +143,24 @@ def test_threaded_chunks_equal_one_chunk(teacup):
 def test_non_numeric_parameter_is_input_error(teacup):
     with pytest.raises(InputError, match="not numeric"):
         teacup.run({"room_temperature": "warm"})
+
+
+def test_chinese_long_name_is_the_parenthesised_term_of_the_comment(tmp_path):
+    from sim import load_model
+
+    mdl = tmp_path / "named.mdl"
+    mdl.write_text(
+        "{UTF-8}\n"
+        "buildings = INTEG(0, 89)\n~ buildings\n"
+        "~ Key buildings of 5000 m2 or more (5000平方米以上重点商务楼宇).\n"
+        "  Record: 培育大型商务楼宇89座.\n|\n"
+        "sales = 10\n~ 亿元/Year\n~ Retail sales, 社会消费品零售总额, without brackets.\n|\n"
+        "plain = 1\n~ dmnl\n~ No Chinese here.\n|\n"
+        "INITIAL TIME = 0\n~ Year\n~ start\n|\nFINAL TIME = 1\n~ Year\n~ end\n|\n"
+        "TIME STEP = 1\n~ Year\n~ step\n|\nSAVEPER = TIME STEP\n~ Year\n~ save\n|\n",
+        encoding="utf-8",
+    )
+    ds = load_model(mdl).run()
+    assert ds["buildings"].attrs["long_name_zh"] == "5000平方米以上重点商务楼宇"
+    assert ds["sales"].attrs["long_name_zh"] == "社会消费品零售总额"
+    assert "long_name_zh" not in ds["plain"].attrs

@@ -187,6 +187,8 @@ class Plan:
     init_order: list[str]
     run_order: list[str]
     source_path: Path
+    abstract_model: am.AbstractModel | None = None
+    stock_flows: dict[str, object] = field(default_factory=dict)  # stock → its INTEG flow AST
 
     def dynamic_needed(self, outputs: list[str]) -> list[str]:
         """Dynamic elements needed each step for the states and the requested outputs."""
@@ -249,6 +251,7 @@ class Compiler:
         self.static_hint = static
         self.hoisted: list[str] = []
         sections = abstract_model.sections
+        self.abstract_model = abstract_model
         self.section = next(s for s in sections if s.type == "main")
         # Macros are inlined: each call gets its own copy of the macro's elements.
         self.macros = {s.name: s for s in sections if s.type == "macro"}
@@ -350,7 +353,28 @@ class Compiler:
             init_order=init_order,
             run_order=run_order,
             source_path=self.path,
+            abstract_model=self.abstract_model,
+            stock_flows=self._stock_flows(elements),
         )
+
+    def _stock_flows(self, elements: list[am.AbstractElement]) -> dict[str, object]:
+        """The flow expression of every stock whose whole equation is one unsubscripted INTEG."""
+        flows = {}
+        for element in elements:
+            info = self.elements[self.namespace.namespace[element.name]]
+            components = [
+                c
+                for c in element.components
+                if not isinstance(c, am.AbstractConstraint | am.AbstractTestInput)
+            ]
+            if (
+                info.kind == "stock"
+                and not info.dims
+                and len(components) == 1
+                and isinstance(components[0].ast, ae.IntegStructure)
+            ):
+                flows[info.py_name] = components[0].ast.flow
+        return flows
 
     def _compile_element(
         self, element: am.AbstractElement, info: ElementInfo, scope: dict[str, str] | None = None

@@ -28,6 +28,48 @@ from sim.fileio import sha256_file
 
 _RELATIVE_PRECISION = 1e-5  # PySD's tolerance for "this time is a save time / the end"
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+# A comment names the variable's Chinese term in parentheses, e.g. "(5000平方米以上重点商务楼宇)":
+# the whole parenthesised term (ASCII or full-width brackets) keeps its digits and symbols.
+_CJK_TERM = re.compile(r"[(（]([^()（）]*[\u3400-\u9fff\uf900-\ufaff][^()（）]*)[)）]")
+
+
+def parse_model(path: str | Path):
+    """Check a Vensim ``.mdl`` file and parse it with PySD's translator.
+
+    The file text is checked by :mod:`sim.safety` first; nothing in the file is executed.
+
+    Parameters
+    ----------
+    path
+        The Vensim model file.
+
+    Returns
+    -------
+    pysd.translators.structures.abstract_model.AbstractModel
+        PySD's abstract model: elements, their units and their expression trees.
+    """
+    from pysd.translators.vensim.vensim_file import VensimFile
+
+    from sim.safety import check_model_file
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("model file not found", file=path, expected="a Vensim .mdl file")
+    check_model_file(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # PySD's parser warns about ignored sketch parts
+            vensim_file = VensimFile(path)
+            vensim_file.parse()
+            return vensim_file.get_abstract_model()
+    except InputError:
+        raise
+    except Exception as err:
+        raise InputError(
+            f"PySD's Vensim parser could not read the model: {err}".splitlines()[0],
+            file=path,
+            expected="a valid Vensim model",
+        ) from err
 
 
 def load_model(path: str | Path) -> Model:
@@ -47,28 +89,8 @@ def load_model(path: str | Path) -> Model:
     Model
         The compiled model, ready to :meth:`Model.run`.
     """
-    from pysd.translators.vensim.vensim_file import VensimFile
-
-    from sim.safety import check_model_file
-
     path = Path(path)
-    if not path.is_file():
-        raise InputError("model file not found", file=path, expected="a Vensim .mdl file")
-    check_model_file(path)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # PySD's parser warns about ignored sketch parts
-            vensim_file = VensimFile(path)
-            vensim_file.parse()
-            abstract = vensim_file.get_abstract_model()
-    except InputError:
-        raise
-    except Exception as err:
-        raise InputError(
-            f"PySD's Vensim parser could not read the model: {err}".splitlines()[0],
-            file=path,
-            expected="a valid Vensim model",
-        ) from err
+    abstract = parse_model(path)
     first = Compiler(abstract, path).compile()
     static = {name for name, info in first.elements.items() if info.static}
     # Second pass: with the static elements known, time-invariant parts of dynamic
@@ -189,6 +211,20 @@ class Model:
     def stocks(self) -> list[str]:
         """Names of the stocks (INTEG elements)."""
         return [n for n, e in self._names.items() if e.kind == "stock"]
+
+    @property
+    def abstract_model(self):
+        """PySD's abstract model the engine was compiled from (elements, units, ASTs)."""
+        return self._plan.abstract_model
+
+    @property
+    def stock_flows(self) -> dict[str, object]:
+        """Each unsubscripted stock's net flow: the first argument of its INTEG, as PySD's AST.
+
+        For checks that recompute a stock's change from saved values (stock accounting);
+        the engine itself integrates the compiled form of the same expression.
+        """
+        return dict(self._plan.stock_flows)
 
     def evaluated_per_step(self, return_columns: Sequence[str] | None = None) -> float:
         """Variables one Euler step evaluates (computed values + state updates), on average.
@@ -502,9 +538,9 @@ class Model:
             info = self._names[name]
             coords = {d: info.coords[d] for d in info.dims}
             attrs = {"units": info.units, "long_name": info.name}
-            chinese = _CJK.search(info.documentation) or _CJK.search(info.name)
+            chinese = _chinese_name(info.documentation) or _chinese_name(info.name)
             if chinese:
-                attrs["long_name_zh"] = chinese.group(0)
+                attrs["long_name_zh"] = chinese
             data_vars[name] = xr.Variable(("run", "time", *info.dims), buffer.swapaxes(0, 1), attrs)
             for dim, labels in coords.items():
                 data_vars.setdefault(f"__coord_{dim}", labels)
@@ -579,6 +615,16 @@ def _keep_freed_memory() -> None:
         libc.mallopt(mmap_threshold, 32 * 1024 * 1024)
     except (OSError, AttributeError):  # not glibc: nothing to tune
         pass
+
+
+def _chinese_name(text: str) -> str:
+    """The Chinese term a comment gives: its first parenthesised term with Chinese characters,
+    else its first run of Chinese characters, else ``""``."""
+    term = _CJK_TERM.search(text)
+    if term:
+        return term.group(1).strip()
+    run = _CJK.search(text)
+    return run.group(0) if run else ""
 
 
 def _schedule(initial: float, final: float, dt: float, saveper: float):
