@@ -1,14 +1,16 @@
-"""Results Datasets: provenance attrs, the NaN/inf check, NetCDF and CSV output.
+"""Results Datasets: provenance attrs, the NaN/inf check, NetCDF, Zarr and CSV output.
 
 Every Dataset ``heping-sd`` saves carries the global attrs of docs/architecture.md
 (``heping_sd_version``, ``model_sha256``, ``scenario_sha256``, ``seed``, ``created``,
 ``kind``, …) and, on each variable, ``units``, ``long_name`` and ``long_name_zh``. Files are
-written through :func:`sim.fileio.atomic_path`: a failure leaves no partial file.
+written through :func:`sim.fileio.atomic_path`, and Zarr stores are built beside their target
+and renamed onto it: a failure leaves no partial output.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,10 +20,18 @@ import numpy as np
 import xarray as xr
 
 from sim.errors import InputError
-from sim.fileio import atomic_path, sha256_file
+from sim.fileio import (
+    atomic_path,
+    replace_with_directory,
+    sha256_file,
+    temporary_directory_beside,
+)
 from sim.scenarios import Scenario
 
 NETCDF_ENGINE = "netcdf4"  # h5netcdf alone cannot write without h5py, which is not installed
+ZARR_FORMAT = 2
+"""Zarr format of sweep stores: version 2 with consolidated metadata, which every Zarr reader
+opens (and ``xarray.open_zarr`` without warnings; format 3 has no consolidated metadata yet)."""
 NO_SEED = "none"
 """The ``seed`` attr of results that drew no random numbers."""
 
@@ -184,6 +194,72 @@ def write_netcdf(ds: xr.Dataset, path: str | Path) -> Path:
     with atomic_path(path) as tmp:
         ready.to_netcdf(tmp, engine=NETCDF_ENGINE, encoding=encoding)
     return path
+
+
+class ZarrSink:
+    """Writes a sweep's results into a Zarr store chunk by chunk, for sweeps beyond memory.
+
+    The store is laid out (metadata and the coordinates) when the first chunk arrives, in a
+    temporary directory beside ``path``; each chunk is written into its rows as it arrives,
+    in any order; :meth:`end` renames the finished store onto ``path``. Only one chunk is in
+    memory at a time. A failure removes the temporary store and leaves ``path`` as it was.
+    Implements :class:`sim.sweep.ResultSink`.
+
+    Parameters
+    ----------
+    path
+        The store to write (a directory, conventionally ``*.zarr``).
+    chunk_runs
+        Runs per Zarr chunk along ``run``: the sweep's chunk size, so that each write fills
+        whole Zarr chunks.
+    """
+
+    def __init__(self, path: str | Path, chunk_runs: int) -> None:
+        self.path = Path(path)
+        self.chunk_runs = int(chunk_runs)
+        self._tmp: Path | None = None
+        self._variables: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def begin(self, first: xr.Dataset, runs: int, run_coords: Mapping[str, xr.Variable]) -> None:
+        """Create the store's metadata and coordinates; no data is written yet."""
+        import dask.array
+
+        from sim.sweep import layout
+
+        def lazy(shape: tuple[int, ...], dtype: np.dtype):
+            # never computed: it only tells to_zarr the shape, type and chunking
+            return dask.array.empty(shape, dtype=dtype, chunks=(self.chunk_runs, *shape[1:]))
+
+        ds = _netcdf_ready(layout(first, runs, run_coords, lazy))
+        self._variables = tuple((str(n), v.dims) for n, v in ds.data_vars.items())
+        self._tmp = temporary_directory_beside(self.path)
+        ds.to_zarr(self._tmp, mode="w", compute=False, zarr_format=ZARR_FORMAT, consolidated=True)
+
+    def write(self, start: int, stop: int, chunk: xr.Dataset) -> None:
+        """Write the chunk of runs ``[start, stop)`` into its region of the store."""
+        assert self._tmp is not None, "begin() first"
+        data = xr.Dataset(
+            {name: (dims, chunk[name].transpose(*dims).values) for name, dims in self._variables}
+        )
+        data.to_zarr(self._tmp, region={"run": slice(start, stop)}, zarr_format=ZARR_FORMAT)
+
+    def end(self) -> xr.Dataset:
+        """Move the finished store onto ``path``; return it opened (lazily)."""
+        assert self._tmp is not None, "begin() first"
+        replace_with_directory(self._tmp, self.path)
+        self._tmp = None
+        return open_zarr(self.path)
+
+    def abort(self) -> None:
+        """Remove the unfinished store."""
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+
+def open_zarr(path: str | Path) -> xr.Dataset:
+    """Open a Zarr store written by :class:`ZarrSink` (lazily, with dask)."""
+    return xr.open_zarr(path, consolidated=True, zarr_format=ZARR_FORMAT)
 
 
 def write_csv(ds: xr.Dataset, directory: str | Path) -> list[Path]:

@@ -22,13 +22,14 @@ Designs follow scipy's ``solve_ivp`` style: :data:`DESIGNS` maps a name to a fun
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import xarray as xr
@@ -37,8 +38,14 @@ from scipy.stats import qmc
 from sim.batch import BatchModel, lever_params, model_constants, simulate_cases
 from sim.errors import InputError, nearest
 from sim.fileio import sha256_file
-from sim.results import check_finite
-from sim.scenarios import LeverCatalogue, Scenario, check_parameters, load_base
+from sim.results import check_finite, finish
+from sim.scenarios import (
+    LeverCatalogue,
+    RunSettings,
+    Scenario,
+    check_parameters,
+    load_base,
+)
 from sim.targets import TargetCatalogue, target_quantities, target_years
 from sim.tomlfile import as_number, as_string, as_table, check_keys, read_toml
 
@@ -353,6 +360,185 @@ def _axis(key: str, entry: Any, catalogue: LeverCatalogue, *, file: Path, design
 # --------------------------------------------------------------------------- running
 
 
+@dataclass(frozen=True)
+class ChunkTask:
+    """What every chunk of a sweep shares; chunks differ only in their runs' lever values.
+
+    A task is plain data (it pickles), so that an executor can run its chunks in another
+    process or on another machine: :meth:`run_chunk` is a pure function of the task, the model and
+    the chunk's design points.
+    """
+
+    fixed: Mapping[str, float]
+    """Model constants set to the same value in every run (unswept levers, parameters)."""
+    swept: tuple[str, ...]
+    """The model constant of each swept lever, in axis order (the columns of the points)."""
+    lever_coords: tuple[tuple[str, Mapping[str, str]], ...]
+    """Name and attrs of the ``lever_<key>(run)`` coordinate of each swept lever."""
+    run: RunSettings
+    ensemble: Mapping[str, np.ndarray] | None = None
+    return_columns: tuple[str, ...] | None = None
+    years: tuple[int, ...] | None = None
+    """With ``keep = "targets"``: the year ends kept; otherwise every saved time."""
+    source: str = ""
+    """The base scenario's file, named when the runs do not save a year the targets read."""
+
+    def run_chunk(self, model: BatchModel, start: int, points: np.ndarray) -> xr.Dataset:
+        """Simulate the runs ``start … start + len(points) − 1``.
+
+        Raises
+        ------
+        NonFiniteResultError
+            If any saved value is NaN or ±inf (checked before thinning to the kept years).
+        """
+        count = points.shape[0]
+        columns: dict[str, Any] = {
+            name: np.full(count, value) for name, value in self.fixed.items()
+        }
+        for j, constant in enumerate(self.swept):
+            columns[constant] = points[:, j]
+        chunk = simulate_cases(
+            model,
+            columns,
+            count,
+            ensemble=self.ensemble,
+            run=self.run,
+            return_columns=None if self.return_columns is None else list(self.return_columns),
+            case_dim="run",
+        )
+        chunk = chunk.assign_coords(run=np.arange(start, start + count), **self.coords_for(points))
+        check_finite(chunk)  # every saved time, before thinning to the target years
+        if self.years is not None:
+            chunk = _select_years(chunk, self.years, self.source)
+        return chunk
+
+    def coords_for(self, points: np.ndarray) -> dict[str, xr.Variable]:
+        """The ``lever_<key>(run)`` coordinates of some design points."""
+        return {
+            name: xr.Variable("run", points[:, j], dict(attrs))
+            for j, (name, attrs) in enumerate(self.lever_coords)
+        }
+
+
+Chunk = tuple[int, int]
+"""Runs ``[start, stop)`` of a sweep."""
+
+
+class ChunkExecutor(Protocol):
+    """Runs the chunks of a sweep somewhere and hands back their results.
+
+    :func:`run_sweep` computes the design points, splits them into chunks and assembles the
+    results; an executor only decides where each chunk runs. Results may come back in any
+    order, each with its bounds.
+    """
+
+    def map(
+        self, model: BatchModel, task: ChunkTask, chunks: Sequence[Chunk], points: np.ndarray
+    ) -> Generator[tuple[Chunk, xr.Dataset], None, None]:
+        """Run ``task`` on every chunk of ``points``; yield ``((start, stop), result)``."""
+        ...
+
+
+class LocalExecutor:
+    """Runs the chunks one after another in this process, on the given model."""
+
+    def map(
+        self, model: BatchModel, task: ChunkTask, chunks: Sequence[Chunk], points: np.ndarray
+    ) -> Generator[tuple[Chunk, xr.Dataset], None, None]:
+        """Run each chunk in turn; yield ``((start, stop), result)`` in order."""
+        for start, stop in chunks:
+            yield (start, stop), task.run_chunk(model, start, points[start:stop])
+
+
+class ResultSink(Protocol):
+    """Where a sweep's chunks go: kept in memory, or written to a store as they arrive."""
+
+    def begin(self, first: xr.Dataset, runs: int, run_coords: Mapping[str, xr.Variable]) -> None:
+        """Lay out the whole result from the first chunk to arrive and the run coordinates."""
+        ...
+
+    def write(self, start: int, stop: int, chunk: xr.Dataset) -> None:
+        """Store the chunk of runs ``[start, stop)``."""
+        ...
+
+    def end(self) -> xr.Dataset:
+        """Finish and return the whole result."""
+        ...
+
+    def abort(self) -> None:
+        """Give up: leave nothing behind."""
+        ...
+
+
+def layout(
+    first: xr.Dataset,
+    runs: int,
+    run_coords: Mapping[str, xr.Variable],
+    allocate: Callable[[tuple[int, ...], np.dtype], Any],
+) -> xr.Dataset:
+    """The whole result's Dataset, shaped after its first chunk, with new data arrays.
+
+    Parameters
+    ----------
+    first
+        Any chunk of the sweep (chunks differ only along ``run``), its global attrs those
+        of the result.
+    runs
+        The number of runs (lever settings) in the whole sweep.
+    run_coords
+        The coordinates along ``run`` for the whole sweep.
+    allocate
+        ``(shape, dtype) -> array`` for each variable along ``run`` (``numpy.empty`` to fill
+        in memory, a lazy array to describe a store).
+
+    Returns
+    -------
+    xarray.Dataset
+        Each variable has ``run`` first, and its ``units``, ``long_name`` and
+        ``long_name_zh`` attrs (defaults where the engine gave none).
+    """
+    data_vars = {}
+    for name, var in first.data_vars.items():
+        var = var.transpose("run", ...)
+        data_vars[name] = xr.Variable(
+            var.dims, allocate((runs, *var.shape[1:]), var.dtype), var.attrs
+        )
+    coords = {c: v.variable for c, v in first.coords.items() if "run" not in v.dims}
+    coords.update(run_coords)
+    return finish(xr.Dataset(data_vars, coords=coords), first.attrs)
+
+
+class MemorySink:
+    """Keeps the whole result in numpy arrays (the default: what fits in memory)."""
+
+    def __init__(self) -> None:
+        self._ds: xr.Dataset | None = None
+
+    def begin(self, first: xr.Dataset, runs: int, run_coords: Mapping[str, xr.Variable]) -> None:
+        """Allocate every variable for all runs."""
+        self._ds = layout(first, runs, run_coords, lambda shape, dtype: np.empty(shape, dtype))
+
+    def write(self, start: int, stop: int, chunk: xr.Dataset) -> None:
+        """Copy the chunk into its rows."""
+        assert self._ds is not None, "begin() first"
+        for name, var in self._ds.data_vars.items():
+            var.data[start:stop] = chunk[name].transpose(*var.dims).values
+
+    def end(self) -> xr.Dataset:
+        """The whole result."""
+        assert self._ds is not None, "begin() first"
+        return self._ds
+
+    def abort(self) -> None:
+        """Drop what was stored."""
+        self._ds = None
+
+
+def chunk_bounds(runs: int, size: int) -> list[Chunk]:
+    """Split ``runs`` lever settings into consecutive chunks of ``size`` (the last shorter)."""
+    return [(start, min(runs, start + size)) for start in range(0, runs, size)]
+
+
 def run_sweep(
     model: BatchModel,
     sweep: Sweep,
@@ -363,13 +549,20 @@ def run_sweep(
     chunk_size: int | None = None,
     ensemble: Mapping[str, Sequence[float] | np.ndarray] | None = None,
     progress: Callable[[int], None] | None = None,
+    executor: ChunkExecutor | None = None,
+    sink: ResultSink | None = None,
+    attrs: Mapping[str, Any] | None = None,
 ) -> xr.Dataset:
     """Run every lever setting of a sweep, chunk by chunk.
+
+    The design points are computed once, here; the executor only runs chunks of them, so
+    the result does not depend on where (or in which order) the chunks ran.
 
     Parameters
     ----------
     model
-        An engine model.
+        An engine model. It runs the chunks with the default executor; with another one it
+        still checks the base scenario's parameters (and a Dask executor ships its file).
     sweep
         A validated sweep (:func:`load_sweep`).
     catalogue
@@ -386,120 +579,105 @@ def run_sweep(
         Parameter name → M member values: each lever setting is run for every member.
     progress
         Called with the number of lever settings finished after each chunk.
+    executor
+        Where the chunks run: :class:`LocalExecutor` (the default) or
+        :class:`sim.distributed.DaskExecutor`.
+    sink
+        Where the results go: :class:`MemorySink` (the default) or
+        :class:`sim.results.ZarrSink` (written chunk by chunk).
+    attrs
+        Further global attrs of the result (the provenance of :func:`sim.results.provenance`).
 
     Returns
     -------
     xarray.Dataset
         Dims ``run × time`` (``run × sample × time`` with an ensemble) and a coordinate
-        ``lever_<key>(run)`` for each swept lever.
+        ``lever_<key>(run)`` for each swept lever; every variable has its three label attrs.
 
     Raises
     ------
     NonFiniteResultError
-        At the first chunk that produces NaN or ±inf, naming the variable, run and time.
+        At the first chunk that produces NaN or ±inf, naming the variable, run and time;
+        nothing is left in the sink.
     """
     keep = keep or sweep.keep
     if keep not in KEEP:
         raise InputError(
             f"invalid keep {keep!r}", key="keep", expected=" or ".join(map(repr, KEEP))
         )
-    constants = model_constants(model)
-    check_parameters([sweep.base], constants)
-    return_columns = None
-    years: list[int] | None = None
+    check_parameters([sweep.base], model_constants(model))
+    return_columns = years = None
     if keep == "targets":
         if targets is None:
             raise InputError("keep = 'targets' needs the target catalogue", key="keep")
-        return_columns = target_quantities(targets)
-        years = target_years(targets)
+        return_columns = tuple(target_quantities(targets))
+        years = tuple(target_years(targets))
         if not return_columns:
             raise InputError("no represented targets to keep", key="keep", expected="keep = 'all'")
 
     points = design_points(sweep)
-    n = points.shape[0]
+    runs = points.shape[0]
     members = len(next(iter(ensemble.values()))) if ensemble else 1
     cases_per_chunk = max(1, (chunk_size or sweep.chunk_size) // members)
-
-    fixed = {**lever_params(sweep.base.levers, catalogue), **sweep.base.parameters}
-    swept = [catalogue[axis.key].constant for axis in sweep.axes]
-    store: dict[str, np.ndarray] = {}
-    template: xr.Dataset | None = None
-    for start in range(0, n, cases_per_chunk):
-        stop = min(n, start + cases_per_chunk)
-        columns: dict[str, Any] = {
-            name: np.full(stop - start, value) for name, value in fixed.items()
-        }
-        for j, constant in enumerate(swept):
-            columns[constant] = points[start:stop, j]
-        chunk = simulate_cases(
-            model,
-            columns,
-            stop - start,
-            ensemble=ensemble,
-            run=sweep.base.run,
-            return_columns=return_columns,
-            case_dim="run",
-        )
-        chunk = chunk.assign_coords(
-            run=np.arange(start, stop), **_lever_coords(sweep, catalogue, points[start:stop])
-        )
-        check_finite(chunk)  # every saved time, before thinning to the target years
-        if years is not None:
-            chunk = _select_years(chunk, years, sweep)
-        if template is None:
-            template = chunk
-            store = {
-                name: np.empty((n, *var.shape[1:]), dtype=var.dtype)
-                for name, var in chunk.data_vars.items()
-                if var.dims[0] == "run"
-            }
-        for name in store:
-            store[name][start:stop] = chunk[name].transpose("run", ...).values
-        if progress is not None:
-            progress(stop - start)
-
-    assert template is not None  # n ≥ 1 by construction
-    data_vars = {
-        name: xr.Variable(
-            template[name].transpose("run", ...).dims, store[name], template[name].attrs
-        )
-        for name in store
-    }
-    coords = {c: v for c, v in template.coords.items() if "run" not in v.dims}
-    coords.update(run=np.arange(n), **_lever_coords(sweep, catalogue, points))
-    ds = xr.Dataset(data_vars, coords=coords)
-    if ensemble is not None:
-        ds = ds.assign_coords(sample=np.arange(members))
-    ds.attrs.update(
-        sweep_name=sweep.name,
-        title_en=sweep.title_en,
-        title_zh=sweep.title_zh,
-        design=sweep.design,
-        samples=n,
-        keep=keep,
-        base_scenario=sweep.base.name,
-        fixed_levers=json.dumps(
+    task = ChunkTask(
+        fixed={**lever_params(sweep.base.levers, catalogue), **sweep.base.parameters},
+        swept=tuple(catalogue[axis.key].constant for axis in sweep.axes),
+        lever_coords=tuple(
+            (
+                f"lever_{axis.key}",
+                {
+                    "units": catalogue[axis.key].unit,
+                    "long_name": catalogue[axis.key].name_en,
+                    "long_name_zh": catalogue[axis.key].name_zh,
+                },
+            )
+            for axis in sweep.axes
+        ),
+        run=sweep.base.run,
+        ensemble={k: np.asarray(v, dtype=float) for k, v in ensemble.items()} if ensemble else None,
+        return_columns=return_columns,
+        years=years,
+        source=str(sweep.base.path or sweep.base.name),
+    )
+    run_coords: dict[str, xr.Variable] = {"run": xr.Variable("run", np.arange(runs))}
+    run_coords.update(task.coords_for(points))
+    result_attrs = {
+        "sweep_name": sweep.name,
+        "title_en": sweep.title_en,
+        "title_zh": sweep.title_zh,
+        "design": sweep.design,
+        "samples": runs,
+        "keep": keep,
+        "base_scenario": sweep.base.name,
+        "fixed_levers": json.dumps(
             {k: v for k, v in sweep.base.levers.items() if k not in {a.key for a in sweep.axes}}
         ),
-    )
-    return ds
+        **(attrs or {}),
+    }
+
+    executor = executor or LocalExecutor()
+    sink = sink or MemorySink()
+    chunks = executor.map(model, task, chunk_bounds(runs, cases_per_chunk), points)
+    started = False
+    try:
+        with contextlib.closing(chunks):  # an error here stops the executor's pending chunks
+            for (start, stop), chunk in chunks:
+                if not started:
+                    first = chunk.drop_attrs(deep=False).assign_attrs(result_attrs)
+                    if ensemble is not None:
+                        first = first.assign_coords(sample=np.arange(members))
+                    sink.begin(first, runs, run_coords)
+                    started = True
+                sink.write(start, stop, chunk)
+                if progress is not None:
+                    progress(stop - start)
+        return sink.end()
+    except BaseException:
+        sink.abort()
+        raise
 
 
-def _lever_coords(
-    sweep: Sweep, catalogue: LeverCatalogue, points: np.ndarray
-) -> dict[str, xr.Variable]:
-    coords = {}
-    for j, axis in enumerate(sweep.axes):
-        lever = catalogue[axis.key]
-        coords[f"lever_{axis.key}"] = xr.Variable(
-            "run",
-            points[:, j],
-            {"units": lever.unit, "long_name": lever.name_en, "long_name_zh": lever.name_zh},
-        )
-    return coords
-
-
-def _select_years(ds: xr.Dataset, years: list[int], sweep: Sweep) -> xr.Dataset:
+def _select_years(ds: xr.Dataset, years: Sequence[int], source: str) -> xr.Dataset:
     times = np.asarray(ds["time"].values, dtype=float)
     index = []
     for year in years:
@@ -508,7 +686,7 @@ def _select_years(ds: xr.Dataset, years: list[int], sweep: Sweep) -> xr.Dataset:
             raise InputError(
                 f"the targets read Time = {year}, which this sweep's runs do not save "
                 f"(time {times.min():g}–{times.max():g})",
-                file=sweep.base.path or sweep.base.name,
+                file=source,
                 key="run",
                 expected="final_time and saveper that save every target year end",
             )

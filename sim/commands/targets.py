@@ -1,5 +1,7 @@
 """``heping-sd targets results.nc [--json]``: are the plan's targets met, and how surely?
 
+``results`` is a NetCDF file from ``run`` or ``sweep``, or a sweep's Zarr store.
+
 For each scenario (or, for a sweep, over all its runs) and each represented target: the
 value, the threshold, whether it is met and the probability that it is met (the fraction
 of runs or ensemble members meeting it), and the probability that every represented target
@@ -16,7 +18,7 @@ from pathlib import Path
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``heping-sd targets``."""
-    parser.add_argument("results", type=Path, metavar="RESULTS.nc")
+    parser.add_argument("results", type=Path, metavar="RESULTS.nc|SWEEP.zarr")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument(
         "--targets",
@@ -46,11 +48,22 @@ def main(args: argparse.Namespace) -> int:
 
 
 def open_results(path: Path):
-    """Open a results NetCDF file; a missing or unreadable file is an InputError."""
+    """Open a results NetCDF file or a sweep's Zarr store; a missing or unreadable one is an
+    InputError."""
     import xarray as xr
 
     from sim.errors import InputError
+    from sim.results import open_zarr
 
+    if path.is_dir() and path.suffix == ".zarr":
+        try:
+            return open_zarr(path)
+        except (OSError, ValueError, KeyError) as err:
+            raise InputError(
+                f"cannot read as a Zarr store ({type(err).__name__})",
+                file=path,
+                expected="a Zarr store written by heping-sd sweep --out NAME.zarr",
+            ) from None
     if not path.is_file():
         raise InputError("no such results file", file=path, expected="a NetCDF file from run/sweep")
     try:
