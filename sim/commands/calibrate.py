@@ -43,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=default.discrepancy,
         help="model discrepancy relative to each figure "
-        f"(default {default.discrepancy:g}, i.e. {default.discrepancy:.0%})",
+        f"(default {default.discrepancy:g}, i.e. {default.discrepancy * 100:g} %%)",
     )
     parser.add_argument(
         "--min-members",
