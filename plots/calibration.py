@@ -12,7 +12,8 @@ from matplotlib.patches import Patch
 
 from plots import labels, marks, series, style
 from sim.errors import InputError
-from sim.observed import load_observed, predicate_value
+from sim.observed import load_observed
+from sim.predicates import predicate
 from sim.targets import load_targets
 
 FIRST_YEAR = 2015  # the model starts at the end of 2015, the eve of the 十三五
@@ -210,29 +211,22 @@ def _model_value(one: xr.Dataset, row) -> xr.DataArray:
     names = [row.quantity, *([row.denominator] if row.denominator else [])]
     stacked = one[names].to_array("quantity")
     members = [d for d in stacked.dims if d not in ("quantity", "time")]
-    times = one["time"].values
-
-    def one_run(values):  # (quantity, time) -> the predicate's value
-        try:
-            return predicate_value(
-                dict(zip(names, values, strict=True)),
-                times,
-                quantity=row.quantity,
-                aggregate=row.aggregate,
-                kind=row.kind,
-                year=row.year,
-                window=row.window,
-                denominator=row.denominator,
-            )
-        except ValueError as err:  # a year end the results do not hold
-            raise InputError(str(err), key=row.key) from None
-
-    return xr.apply_ufunc(
-        one_run,
-        stacked.transpose(*members, "quantity", "time"),
-        input_core_dims=[["quantity", "time"]],
-        vectorize=True,
-    )
+    stacked = stacked.transpose(*members, "quantity", "time")
+    try:
+        values = predicate(
+            {name: stacked.values[..., k, :] for k, name in enumerate(names)},
+            one["time"].values,
+            quantity=row.quantity,
+            aggregate=row.aggregate,
+            kind=row.kind,
+            year=row.year,
+            window=row.window,
+            denominator=row.denominator or None,
+        )
+    except ValueError as err:  # a year end the results do not hold
+        raise InputError(str(err), key=row.key) from None
+    coords = {d: stacked[d] for d in members if d in stacked.coords}
+    return xr.DataArray(values, dims=members, coords=coords)
 
 
 def _observation_label(one: xr.Dataset, row, namers, lang: str) -> str:

@@ -23,6 +23,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("sim.commands.run", "simulate scenario files and save the results as NetCDF"),
     "sweep": ("sim.commands.sweep", "run a sweep file's lever settings in chunks"),
     "targets": ("sim.commands.targets", "evaluate the plan's targets on a results file"),
+    "calibrate": (
+        "sim.commands.calibrate",
+        "fit the priors to the 十三五 record: a best fit and an ensemble",
+    ),
     "plot": ("sim.commands.plot", "draw a chart of a results file (png, svg or pdf)"),
     "bench": ("sim.commands.bench", "batched engine against PySD on the same model"),
     "check": ("sim.commands.check", "units and reality checks of the model, each pass or fail"),

@@ -1,22 +1,24 @@
 """The 十三五 record, ``model/observed.csv``, and the predicates that read it off a model run.
 
 Each row is one figure with its provenance (see docs/architecture.md, "model/observed.csv").
-:func:`predicate_value` applies the shared predicates (``level``, ``growth``, ``cumulative``,
-``share``) to a run given as arrays over year-end times, following the time convention:
-``Time = Y`` is the end of calendar year Y, and a quantity with ``aggregate = "annual"`` is a
-running total whose value for year Y is ``Q(Y) - Q(Y-1)``.
+:func:`predicate_value` (one run) and :func:`observation_values` (many runs, every figure)
+read the record's figures off model output with the shared predicates of
+:mod:`sim.predicates`, following the time convention: ``Time = Y`` is the end of calendar year
+Y, and a quantity with ``aggregate = "annual"`` is a running total whose value for year Y is
+``Q(Y) - Q(Y-1)``.
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from sim.errors import InputError
+from sim.predicates import AGGREGATES, KINDS, predicate
 
 COLUMNS = (
     "key",
@@ -35,8 +37,6 @@ COLUMNS = (
     "note",
     "use",
 )
-KINDS = ("level", "growth", "cumulative", "share")
-AGGREGATES = ("level", "annual")
 USES = ("calibrate", "context")
 
 
@@ -153,7 +153,7 @@ def predicate_value(
     window: tuple[int, int] | None = None,
     denominator: str = "",
 ) -> float:
-    """The value of a predicate on one run.
+    """The value of a predicate on one run (:func:`sim.predicates.predicate` on one series).
 
     Parameters
     ----------
@@ -167,28 +167,58 @@ def predicate_value(
     Returns
     -------
     float
-        The level, average annual growth (a fraction), cumulative amount or share.
+        The level, average annual growth (a fraction), cumulative amount or share; NaN
+        where the formula is undefined.
+
+    Raises
+    ------
+    sim.predicates.MissingTimeError
+        (a ``ValueError``) when ``times`` lacks a year end the predicate reads.
     """
-    times = np.asarray(times, dtype=float)
+    return float(
+        predicate(
+            series,
+            times,
+            quantity=quantity,
+            aggregate=aggregate,
+            kind=kind,
+            year=year,
+            window=window,
+            denominator=denominator or None,
+        )
+    )
 
-    def at(name: str, t: int) -> float:
-        hits = np.flatnonzero(np.abs(times - t) < 1e-6)
-        if hits.size == 0:
-            raise ValueError(f"the run does not hold Time = {t}")
-        return float(np.asarray(series[name])[hits[0]])
 
-    def yearly(name: str, y: int) -> float:
-        return at(name, y) - at(name, y - 1) if aggregate == "annual" else at(name, y)
+def observation_values(
+    observations: Sequence[Observation], series: Mapping[str, np.ndarray], times: np.ndarray
+) -> np.ndarray:
+    """The model's value of each observation for every run.
 
-    if kind == "level":
-        return yearly(quantity, year)
-    if kind == "share":
-        return yearly(quantity, year) / yearly(denominator, year)
-    first, last = window
-    if kind == "growth":
-        return (yearly(quantity, last) / yearly(quantity, first - 1)) ** (
-            1.0 / (last - first + 1)
-        ) - 1.0
-    if kind == "cumulative":
-        return at(quantity, last) - at(quantity, first - 1)
-    raise ValueError(f"unknown predicate kind {kind!r}")
+    Parameters
+    ----------
+    observations
+        Figures with a model quantity (``use = "calibrate"`` rows have one).
+    series
+        Model quantity -> values ``(runs, time)`` (or any leading shape, time last).
+    times
+        The saved times.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(..., len(observations))``; NaN where a predicate is undefined.
+    """
+    columns = [
+        predicate(
+            series,
+            times,
+            quantity=o.quantity,
+            aggregate=o.aggregate,
+            kind=o.kind,
+            year=o.year,
+            window=o.window,
+            denominator=o.denominator or None,
+        )
+        for o in observations
+    ]
+    return np.stack(np.broadcast_arrays(*columns), axis=-1)

@@ -20,10 +20,9 @@ import numpy as np
 import xarray as xr
 
 from sim.errors import InputError, nearest
+from sim.predicates import AGGREGATES, KINDS, MissingTimeError, predicate, years_read
 from sim.tomlfile import as_number, as_string, as_table, check_keys, read_toml
 
-KINDS = ("level", "growth", "cumulative", "share")
-AGGREGATES = ("level", "annual")
 COMPARISONS = (">=", "<=")
 MEMBER_WEIGHT = "sample_weight"
 """Optional variable ``sample_weight(sample)``: ensemble member weights for probabilities."""
@@ -47,7 +46,6 @@ _TARGET_FIELDS = (
     "interpretation",
     "reason",
 )
-_TIME_TOLERANCE = 1e-6
 
 
 @dataclass(frozen=True)
@@ -82,18 +80,13 @@ class Target:
 
     def years_read(self) -> tuple[int, ...]:
         """The year ends (``Time`` values) whose saved values the predicate reads."""
-        annual = self.aggregate == "annual"
-        if self.kind == "level":
-            years = [self.year, self.year - 1] if annual else [self.year]
-        elif self.kind == "share":
-            years = [self.year, self.year - 1]  # the denominator may be a running total
-        elif self.kind == "growth":
-            first, last = self.window
-            years = [last, first - 1] + ([last - 1, first - 2] if annual else [])
-        else:  # cumulative
-            first, last = self.window
-            years = [last, first - 1]
-        return tuple(sorted(set(years)))
+        return years_read(
+            self.kind,
+            self.aggregate,
+            year=self.year,
+            window=self.window,
+            denominator_aggregate=self.denominator_aggregate,
+        )
 
     def period_text(self) -> str:
         """``2025`` or ``2021–2025``, for tables."""
@@ -338,44 +331,33 @@ def _target_value(ds: xr.Dataset, target: Target, source: str | None) -> xr.Data
                 key=f"targets.{target.key}.quantity",
                 suggestions=nearest(name, [v for v in ds.data_vars if "time" in ds[v].dims]),
             )
-    q = ds[target.quantity]
-
-    def at(da: xr.DataArray, year: int) -> xr.DataArray:
-        return _at_year(da, year, target, source)
-
-    def yearly(da: xr.DataArray, year: int, aggregate: str) -> xr.DataArray:
-        return at(da, year) - at(da, year - 1) if aggregate == "annual" else at(da, year)
-
-    if target.kind == "level":
-        value = yearly(q, target.year, target.aggregate)
-    elif target.kind == "share":
-        den_aggregate = target.denominator_aggregate or target.aggregate
-        denominator = yearly(ds[target.denominator], target.year, den_aggregate)
-        value = yearly(q, target.year, target.aggregate) / denominator.where(denominator != 0)
-    elif target.kind == "growth":
-        first, last = target.window
-        start = yearly(q, first - 1, target.aggregate)
-        ratio = yearly(q, last, target.aggregate) / start.where(start > 0)
-        value = ratio.where(ratio > 0) ** (1.0 / (last - first + 1)) - 1.0
-    else:  # cumulative
-        first, last = target.window
-        value = at(q, last) - at(q, first - 1)
-    return value.drop_vars([c for c in value.coords if c not in value.dims], errors="ignore")
-
-
-def _at_year(da: xr.DataArray, year: int, target: Target, source: str | None) -> xr.DataArray:
-    times = np.asarray(da["time"].values, dtype=float)
-    hits = np.flatnonzero(np.abs(times - year) <= _TIME_TOLERANCE * max(1.0, abs(year)))
-    if hits.size == 0:
+    arrays = xr.broadcast(*(ds[name] for name in target.quantities()))
+    arrays = [a.drop_vars([c for c in a.coords if c not in a.dims]) for a in arrays]
+    arrays = [a.transpose(..., "time") for a in arrays]
+    try:
+        values = predicate(
+            dict(zip(target.quantities(), (a.values for a in arrays), strict=True)),
+            ds["time"].values,
+            quantity=target.quantity,
+            aggregate=target.aggregate,
+            kind=target.kind,
+            year=target.year,
+            window=target.window,
+            denominator=target.denominator,
+            denominator_aggregate=target.denominator_aggregate,
+        )
+    except MissingTimeError as err:
+        times = err.times
         span = f"{times.min():g}–{times.max():g}" if times.size else "empty"
         raise InputError(
-            f"target '{target.key}' reads Time = {year}, which the results do not hold "
+            f"target '{target.key}' reads Time = {err.year}, which the results do not hold "
             f"(time {span}, {times.size} points)",
             file=source,
             key=f"targets.{target.key}",
             expected="a run that saves every year end the target reads",
-        )
-    return da.isel(time=int(hits[0]), drop=True)
+        ) from None
+    outer = arrays[0].isel(time=0, drop=True)
+    return xr.DataArray(values, dims=outer.dims, coords=outer.coords)
 
 
 # --------------------------------------------------------------------------- summary

@@ -49,3 +49,12 @@ def test_input_error_is_one_line_with_file_key_and_suggestion():
 def test_nearest_always_points_somewhere():
     assert nearest("zzzz", ["alpha", "beta"])
     assert nearest("x", []) == []
+
+
+def test_every_command_has_working_help():
+    from sim.cli import COMMANDS
+
+    for name in COMMANDS:
+        result = run_cli(name, "--help")
+        assert result.returncode == 0, (name, result.stderr[-500:])
+        assert result.stdout.startswith("usage: heping-sd " + name), name

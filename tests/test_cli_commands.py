@@ -248,3 +248,22 @@ def test_targets_table_lists_unrepresented_targets(tmp_path, model_dir, fake_eng
     text = capsys.readouterr().out
     assert "High-tech enterprises" in text and "高新技术企业" in text
     assert "foreign_investment" in text and "no foreign-investment sector" in text
+
+
+def test_calibrate_needs_the_models_data(tmp_path, model_dir):
+    result = run_cli("calibrate", "--model", str(model_dir / "fake.mdl"), "--no-progress")
+    assert_one_line_error(result, "priors.toml", "no priors.toml beside the model")
+    assert not (model_dir / "calibration").exists()
+
+
+@pytest.mark.parametrize(
+    ("option", "fragment"),
+    [
+        (["--samples", "1000"], "a power of two"),
+        (["--min-members", "0"], "--min-members"),
+        (["--max-members", "10"], "below --min-members"),
+    ],
+)
+def test_calibrate_rejects_bad_settings(option, fragment):
+    result = run_cli("calibrate", *option, "--no-progress")
+    assert_one_line_error(result, fragment)

@@ -85,10 +85,14 @@ def test_run_baseline_writes_a_readable_dataset_with_provenance(baseline_results
         assert list(ds["scenario"].values) == ["baseline"]
         assert float(ds["time"][0]) == 2015.0 and float(ds["time"][-1]) == 2025.0
         assert "lever_talent_programme" in ds.coords
+        # the shipped calibration's ensemble, by default
+        assert ds.attrs["calibration"] == "ensemble"
+        assert ds.attrs["calibration_sha256"] == sha256_file(MODEL / "calibration/ensemble.csv")
+        assert ds.sizes["sample"] >= 200
+        assert float(ds["sample_weight"].sum()) == pytest.approx(1.0)
         for name in ("high_tech_enterprises", "retail_sales_total"):
-            if name in ds:
-                assert ds[name].dims == ("scenario", "time")
-                assert "units" in ds[name].attrs and "long_name" in ds[name].attrs
+            assert ds[name].dims == ("scenario", "sample", "time")
+            assert "units" in ds[name].attrs and "long_name" in ds[name].attrs
 
 
 def test_targets_json_has_the_documented_shape(baseline_results):
@@ -101,9 +105,25 @@ def test_targets_json_has_the_documented_shape(baseline_results):
     assert set(entry["targets"]) == represented_targets()
     for result_ in entry["targets"].values():
         assert set(result_) == {"value", "threshold", "met", "probability"}
+        assert 0.0 <= result_["probability"] <= 1.0
+    # over the ensemble some targets are met by some members and not by others
+    assert any(0.0 < r["probability"] < 1.0 for r in entry["targets"].values())
+    assert 0.0 <= entry["all_met_probability"] <= 1.0
+
+
+def test_best_fit_run_is_one_trajectory_per_scenario(tmp_path):
+    baseline = str(SCENARIOS / "baseline.toml")
+    result = run_cli("run", baseline, "--out", "best.nc", "--best-fit", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    with xr.open_dataset(tmp_path / "best.nc") as ds:
+        assert ds["high_tech_enterprises"].dims == ("scenario", "time")
+        assert ds.attrs["calibration"] == "best_fit"
+    result = run_cli("targets", "best.nc", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    entry = json.loads(result.stdout)["scenarios"]["baseline"]
+    for result_ in entry["targets"].values():
         assert result_["probability"] in (0.0, 1.0)  # one run: met or not
         assert result_["met"] is (result_["probability"] == 1.0)
-    assert 0.0 <= entry["all_met_probability"] <= 1.0
 
 
 def test_all_shipped_stories_run_together(tmp_path):
@@ -117,7 +137,8 @@ def test_all_shipped_stories_run_together(tmp_path):
         "fiscal_austerity",
     ]
     files = [str(SCENARIOS / f"{name}.toml") for name in stories]
-    result = run_cli("run", *files, "--out", "all.nc", "--csv", "csv", cwd=tmp_path)
+    # the best fit keeps the CSV small (an ensemble writes every member's trajectories)
+    result = run_cli("run", *files, "--out", "all.nc", "--csv", "csv", "--best-fit", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     with xr.open_dataset(tmp_path / "all.nc") as ds:
         assert list(ds["scenario"].values) == stories

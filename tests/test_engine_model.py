@@ -164,3 +164,13 @@ def test_chinese_long_name_is_the_parenthesised_term_of_the_comment(tmp_path):
     assert ds["buildings"].attrs["long_name_zh"] == "5000平方米以上重点商务楼宇"
     assert ds["sales"].attrs["long_name_zh"] == "社会消费品零售总额"
     assert "long_name_zh" not in ds["plain"].attrs
+
+
+def test_model_without_control_variables_is_bad_input(tmp_path):
+    from sim import load_model
+    from sim.errors import InputError
+
+    mdl = tmp_path / "nocontrols.mdl"
+    mdl.write_text("{UTF-8}\nx = INTEG(1, 0)\n~ u\n~ c\n|\n", encoding="utf-8")
+    with pytest.raises(InputError, match="SAVEPER"):
+        load_model(mdl)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,3 +42,40 @@ def load_engine_model(path: Path) -> Any:
     from sim.engine import load_model
 
     return load_model(path)
+
+
+@contextlib.contextmanager
+def progress_bar(total: int, label: str, *, enabled: bool) -> Iterator[Callable[..., None]]:
+    """Yield ``advance(done, total=None)``, drawing a rich progress bar on stderr when enabled.
+
+    ``advance`` moves the bar on by ``done`` units; a new ``total`` extends the work (for
+    example when a further calibration wave starts).
+    """
+    if not enabled:
+        yield lambda done, total=None: None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=Console(file=sys.stderr),
+    ) as bar:
+        task = bar.add_task(label, total=total)
+
+        def advance(done: int, total: int | None = None) -> None:
+            if total is not None:
+                bar.update(task, total=total)
+            bar.advance(task, done)
+
+        yield advance

@@ -15,11 +15,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sim.commands._common import add_model_argument, load_engine_model, model_file
+from sim.commands._common import add_model_argument, load_engine_model, model_file, progress_bar
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -123,7 +123,9 @@ def _run(
             extra={"sweep_sha256": sweep.sha256, "sweep_file": Path(args.sweep).name},
         )
         sink = ZarrSink(args.out, args.chunk_size or sweep.chunk_size) if to_zarr else None
-        with _progress(sweep.size, sweep.name, enabled=not args.no_progress) as advance:
+        with progress_bar(
+            sweep.size, f"sweep {sweep.name}", enabled=not args.no_progress
+        ) as advance:
             ds = run_sweep(
                 model,
                 sweep,
@@ -153,30 +155,3 @@ def _executor(args: argparse.Namespace) -> Iterator[Any]:
         connect_timeout=args.connect_timeout or DEFAULT_CONNECT_TIMEOUT,
     ) as client:
         yield DaskExecutor(client)
-
-
-@contextlib.contextmanager
-def _progress(total: int, label: str, *, enabled: bool) -> Iterator[Callable[[int], None]]:
-    """Yield ``advance(done)``, drawing a rich progress bar on stderr when enabled."""
-    if not enabled:
-        yield lambda done: None
-        return
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=Console(file=sys.stderr),
-    ) as bar:
-        task = bar.add_task(f"sweep {label}", total=total)
-        yield lambda done: bar.advance(task, done)

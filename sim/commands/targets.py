@@ -39,10 +39,11 @@ def main(args: argparse.Namespace) -> int:
         evaluation = evaluate(ds, catalogue, source=str(args.results))
         name = str(ds.attrs.get("sweep_name", Path(args.results).stem))
         summary = summarize(evaluation, ds, name=name)
+        over = _members(ds)
     if args.json:
         print(json.dumps(summary, ensure_ascii=False, indent=2))
     else:
-        _print_table(summary, evaluation, unrepresented(catalogue))
+        _print_table(summary, evaluation, unrepresented(catalogue), over)
     return 0
 
 
@@ -75,7 +76,20 @@ def open_results(path: Path):
         ) from None
 
 
-def _print_table(summary, evaluation, missing) -> None:
+def _members(ds) -> str:
+    """What the probabilities are taken over, for the table titles."""
+    if "sample" in ds.dims:
+        source = {"ensemble": "calibrated ensemble "}.get(ds.attrs.get("calibration"), "")
+        return f" over {ds.sizes['sample']:,} {source}members"
+    if "run" in ds.dims and "scenario" not in ds.dims:
+        return f" over {ds.sizes['run']:,} runs"
+    return {
+        "best_fit": " (calibrated best fit)",
+        "none": " (the model's own parameter values)",
+    }.get(ds.attrs.get("calibration"), "")
+
+
+def _print_table(summary, evaluation, missing, over: str = "") -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -98,7 +112,7 @@ def _print_table(summary, evaluation, missing) -> None:
     for scenario, entry in summary["scenarios"].items():
         table = Table(
             title=f"{scenario}: every represented target met with probability "
-            f"{entry['all_met_probability']:.0%}"
+            f"{entry['all_met_probability']:.0%}{over}"
         )
         table.add_column("target")
         table.add_column("目标")

@@ -327,6 +327,14 @@ class Model:
     def _compile_controls(self):
         """A function computing only the four control variables, before time exists."""
         plan = self._plan
+        missing = [c for c in CONTROL_NAMES if c not in plan.elements]
+        if missing:
+            vensim = ", ".join(c.upper().replace("_", " ") for c in missing)
+            raise InputError(
+                f"the model defines no {vensim}",
+                file=plan.source_path,
+                expected="the control variables INITIAL TIME, FINAL TIME, TIME STEP and SAVEPER",
+            )
         needed: set[str] = set()
         stack = list(CONTROL_NAMES)
         while stack:
