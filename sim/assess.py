@@ -34,7 +34,6 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-from scipy.stats import qmc
 
 from sim.batch import BatchModel, run_scenarios
 from sim.conflicts import Conflict, binding_base, find_conflicts, lever_effects
@@ -48,6 +47,7 @@ from sim.outcomes import (
     Simulator,
     weighted_quantile,
 )
+from sim.priors import Priors
 from sim.scenarios import LeverCatalogue, Scenario, dump_scenario, load_scenario_text
 from sim.search import SearchResult, SearchSettings, search
 from sim.sensitivity import analyze, factors_for, most_uncertain
@@ -200,23 +200,6 @@ class _Stages:
         return out
 
 
-def draw_prior_ensemble(
-    priors: Mapping[str, Mapping[str, Any]], members: int, seed: int
-) -> dict[str, np.ndarray]:
-    """An uncalibrated ensemble: a scrambled Sobol' draw from every prior (uniform or
-    log-uniform on ``[low, high]``). For tests, and for a model without a calibration."""
-    names = list(priors)
-    unit = qmc.Sobol(d=len(names), scramble=True, seed=seed).random(members)
-    draws = {}
-    for j, name in enumerate(names):
-        low, high = float(priors[name]["low"]), float(priors[name]["high"])
-        if priors[name].get("distribution") == "loguniform":
-            draws[name] = low * (high / low) ** unit[:, j]
-        else:
-            draws[name] = low + unit[:, j] * (high - low)
-    return draws
-
-
 @dataclass(frozen=True)
 class Ensemble:
     """An ensemble as plain data, and where it came from."""
@@ -234,37 +217,44 @@ class Ensemble:
 
 
 def default_ensemble(
-    model_file: str | Path | None = None, *, prior_members: int = 256, seed: int = 20211210
+    model_file: str | Path | None = None,
+    *,
+    calibrated: bool = True,
+    prior_members: int = 256,
+    seed: int = 20211210,
 ) -> Ensemble:
     """The ensemble ``heping-sd assess`` uses for a model.
 
-    A draw of ``prior_members`` from the ``priors.toml`` beside the model (uncalibrated).
+    The calibrated ensemble stored beside the model (``calibration/``, read by
+    :func:`sim.calibration.load_calibration`; a stale one is refused) when there is one and
+    ``calibrated`` is true; otherwise ``prior_members`` scrambled-Sobol draws from the
+    ``priors.toml`` beside the model (:func:`sim.priors.sample`), uncalibrated.
     """
+    from sim.calibration import load_calibration
+    from sim.priors import load_priors, sample
     from sim.resources import model_path
 
     model_file = Path(model_file) if model_file is not None else model_path()
-    priors_file = model_file.parent / "priors.toml"
-    priors = load_priors(priors_file)
-    if not priors:
-        raise InputError(
-            "no priors to draw an ensemble from",
-            file=priors_file,
-            expected="[priors.<constant>] tables with low, high and distribution",
+    calibration = load_calibration(model_file) if calibrated else None
+    if calibration is not None:
+        calibration.require_current()
+        name = calibration.ensemble_file.name
+        return Ensemble(
+            members=calibration.ensemble,
+            weights=calibration.weights,
+            source=f"calibrated ensemble ({name}: history matching to the 十三五 record, "
+            f"seed {calibration.seed})",
+            source_zh=f"校准集合（{name}：对“十三五”实绩的历史拟合，种子 {calibration.seed}）",
+            file=calibration.ensemble_file,
+            calibrated=True,
         )
+    priors = load_priors(model_file.parent / "priors.toml")
     return Ensemble(
-        members=draw_prior_ensemble(priors, prior_members, seed),
+        members=sample(priors, prior_members, seed=seed),
         weights=None,
         source=f"uncalibrated ensemble drawn from priors.toml (Sobol', seed {seed})",
         source_zh=f"由 priors.toml 先验抽取、未经校准的集合（Sobol'，种子 {seed}）",
     )
-
-
-def load_priors(path: str | Path) -> dict[str, dict[str, Any]]:
-    """The ``[priors]`` tables of a ``priors.toml`` (an empty mapping if the file is absent)."""
-    path = Path(path)
-    if not path.is_file():
-        return {}
-    return dict(read_toml(path).get("priors", {}))
 
 
 def shipped_scenarios(directory: str | Path, catalogue: LeverCatalogue) -> list[Scenario]:
@@ -291,7 +281,7 @@ def assess(
     ensemble: Mapping[str, np.ndarray],
     weights: np.ndarray | Sequence[float] | None = None,
     *,
-    priors: Mapping[str, Mapping[str, Any]] | None = None,
+    priors: Priors | None = None,
     settings: AssessSettings | None = None,
     ensemble_source: str = "ensemble",
     ensemble_source_zh: str = "",
@@ -314,8 +304,8 @@ def assess(
     weights
         M member weights (equal when ``None``).
     priors
-        The ``[priors]`` tables; they decide which parameters are the most uncertain (no
-        parameter enters the sensitivity analysis without them).
+        The prior catalogue (:func:`sim.priors.load_priors`); it decides which parameters
+        are the most uncertain (no parameter enters the sensitivity analysis without it).
     settings
         Sample sizes and seeds (:class:`AssessSettings`).
     ensemble_source, ensemble_source_zh

@@ -31,6 +31,7 @@ from SALib.analyze import sobol as sobol_analyze
 from SALib.sample import sobol as sobol_sample
 
 from sim.outcomes import Outcomes, Simulator, weighted_quantile
+from sim.priors import Priors
 
 CHUNK_POINTS = 1024
 """Design points per engine call (× members runs), to bound memory."""
@@ -56,10 +57,7 @@ class Factor:
 
 
 def most_uncertain(
-    ensemble: Mapping[str, np.ndarray],
-    weights: np.ndarray,
-    priors: Mapping[str, Mapping[str, object]],
-    count: int,
+    ensemble: Mapping[str, np.ndarray], weights: np.ndarray, priors: Priors, count: int
 ) -> list[tuple[str, float]]:
     """The ``count`` parameters whose ensemble range is widest relative to their prior.
 
@@ -74,9 +72,9 @@ def most_uncertain(
         prior = priors.get(name)
         if prior is None:
             continue
-        low, high = float(prior["low"]), float(prior["high"])
+        low, high = prior.low, prior.high
         q05, q95 = (weighted_quantile(values, weights, q, axis=0) for q in (0.05, 0.95))
-        if prior.get("distribution") == "loguniform" and low > 0 and q05 > 0:
+        if prior.distribution == "loguniform" and q05 > 0:
             share = np.log(q95 / q05) / np.log(high / low)
         else:
             share = (q95 - q05) / (high - low) if high > low else 0.0
@@ -85,11 +83,7 @@ def most_uncertain(
     return shares[:count]
 
 
-def factors_for(
-    simulate: Simulator,
-    priors: Mapping[str, Mapping[str, object]],
-    parameters: Sequence[str],
-) -> list[Factor]:
+def factors_for(simulate: Simulator, priors: Priors, parameters: Sequence[str]) -> list[Factor]:
     """Every lever of the simulator's space, then ``parameters`` over their ensemble 5–95 %."""
     space = simulate.space
     out = [
@@ -101,7 +95,7 @@ def factors_for(
         low, high = (
             float(weighted_quantile(values, simulate.weights, q, axis=0)) for q in (0.05, 0.95)
         )
-        log = priors.get(name, {}).get("distribution") == "loguniform"
+        log = name in priors and priors[name].distribution == "loguniform"
         out.append(Factor(name, "parameter", low, high, log=log))
     return out
 

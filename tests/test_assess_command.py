@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,8 +16,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from sim.assess import draw_prior_ensemble, load_priors
 from sim.cli import main
+from sim.fileio import sha256_file
+from sim.priors import load_priors, sample
 
 REPO = Path(__file__).resolve().parents[1]
 TOY = REPO / "tests" / "data" / "assess"
@@ -86,7 +88,7 @@ def test_toy_assess_writes_every_file_and_its_table_agrees_with_targets_json(toy
     assert_table_agrees(printed, summary)
 
     # Probabilities are the fractions of members meeting each target, by hand.
-    u = draw_prior_ensemble(load_priors(TOY / "priors.toml"), 64, seed=7)["yield_u"]
+    u = sample(load_priors(TOY / "priors.toml"), 64, seed=7)["yield_u"]
     half = summary["scenarios"]["half"]
     assert half["targets"]["a_2021_2025"]["probability"] == pytest.approx(np.mean(4.5 * u >= 4))
     assert half["targets"]["b_2025"]["probability"] == 1.0
@@ -178,3 +180,23 @@ def test_shipped_model_quick_assess(tmp_path):
     assert set(summary["scenarios"]) == shipped | {"cheapest_mix"}
     brief = (out / "assessment.md").read_text(encoding="utf-8")
     assert re.search(r"Not represented \(17 of 28 targets", brief)
+    # The default ensemble is the shipped calibration.
+    facts = json.loads((out / "assessment.json").read_text(encoding="utf-8"))
+    assert facts["ensemble"]["calibrated"] and "calibrated ensemble" in brief
+    with xr.open_dataset(out / "results.nc") as ds:
+        assert ds.sizes["sample"] == facts["ensemble"]["members"]
+        assert ds.attrs["calibration_sha256"] == sha256_file(
+            REPO / "model" / "calibration" / "ensemble.csv"
+        )
+
+
+def test_a_stale_calibration_is_refused(tmp_path, capsys):
+    model = tmp_path / "model"
+    shutil.copytree(REPO / "model", model)
+    priors = model / "priors.toml"
+    priors.write_text(priors.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["assess", "--model", str(model / "heping.mdl"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "stale" in err and "priors.toml" in err and "heping-sd calibrate" in err
+    assert not out.exists()

@@ -20,6 +20,7 @@ import sim
 from sim.conflicts import binding_base, find_conflicts, lever_effects
 from sim.discovery import discover, prim
 from sim.outcomes import Outcomes, Simulator, weighted_quantile
+from sim.priors import load_priors
 from sim.scenarios import load_levers
 from sim.search import SearchSettings, goal_margin, search
 from sim.sensitivity import analyze, factors_for, most_uncertain
@@ -212,7 +213,7 @@ def test_targets_whose_best_levers_share_a_binding_budget_compete(toy):
 
 def test_sobol_indices_single_out_the_levers_that_matter(toy):
     simulate = simulator(toy).subset(16, seed=1)
-    priors = {"yield_u": {"low": 0.8, "high": 1.2, "distribution": "uniform"}}
+    priors = load_priors(TOY / "priors.toml")
     uncertain = most_uncertain(simulate.ensemble, simulate.weights, priors, 1)
     assert [name for name, _ in uncertain] == ["yield_u"]
     factors = factors_for(simulate, priors, ["yield_u"])

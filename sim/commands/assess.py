@@ -11,6 +11,7 @@ writes ``results.nc``, ``targets.json``, ``assessment.md``, ``assessment.json``,
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from sim.commands._common import add_model_argument, load_engine_model, model_file
@@ -45,6 +46,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="small samples: a first look in seconds (noisier; the brief states the sizes)",
     )
     parser.add_argument(
+        "--uncalibrated",
+        action="store_true",
+        help="draw the ensemble from priors.toml instead of using the stored calibration",
+    )
+    parser.add_argument(
         "--prior-members",
         type=int,
         default=PRIOR_MEMBERS,
@@ -59,15 +65,10 @@ def main(args: argparse.Namespace) -> int:
     import time
 
     wall, cpu = time.perf_counter(), time.process_time()
-    from sim.assess import (
-        AssessSettings,
-        assess,
-        default_ensemble,
-        load_priors,
-        shipped_scenarios,
-        write,
-    )
+    from sim.assess import AssessSettings, assess, default_ensemble, shipped_scenarios, write
+    from sim.calibration import calibration_dir
     from sim.errors import InputError
+    from sim.priors import load_priors
     from sim.resources import scenarios_dir
     from sim.scenarios import load_levers
     from sim.search import SearchSettings
@@ -85,7 +86,15 @@ def main(args: argparse.Namespace) -> int:
     if not directory.is_dir():
         raise InputError("no such directory", file=directory, expected="a directory of scenarios")
     scenarios = shipped_scenarios(directory, catalogue)
-    ensemble = default_ensemble(mdl, prior_members=args.prior_members, seed=args.seed)
+    ensemble = default_ensemble(
+        mdl, calibrated=not args.uncalibrated, prior_members=args.prior_members, seed=args.seed
+    )
+    if not ensemble.calibrated and not args.uncalibrated:
+        print(
+            f"note: {mdl.name} has no calibration ({calibration_dir(mdl)}): the ensemble is "
+            f"{args.prior_members} draws from priors.toml; `heping-sd calibrate` fits one",
+            file=sys.stderr,
+        )
     settings = (
         AssessSettings.quick(args.goal, args.seed)
         if args.quick
