@@ -77,9 +77,9 @@ class AssessSettings:
     search: SearchSettings = field(default_factory=SearchSettings)
     search_starts: int = 20
     """The most promising discovery mixes that seed the search's populations."""
-    discovery_samples: int = 1024
+    discovery_samples: int = 2048
     discovery_members: int = 64
-    sensitivity_samples: int = 256
+    sensitivity_samples: int = 512
     sensitivity_members: int = 16
     sensitivity_parameters: int = 8
     conflict_members: int = 256

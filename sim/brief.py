@@ -282,7 +282,9 @@ def share_interval(p: float, weights: np.ndarray) -> tuple[float, float]:
     z = 1.959964
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(max(p * (1 - p), 0.0) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
+    low, high = centre - half, centre + half
+    # At p = 0 (or 1) the bound is exactly 0 (or 1); do not let rounding make it "<0.1%".
+    return (0.0 if p == 0 else max(0.0, low)), (1.0 if p == 1 else min(1.0, high))
 
 
 def brief(assessment: Assessment, charts: Mapping[str, str], lang: str = "en") -> str:
