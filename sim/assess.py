@@ -28,7 +28,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -589,7 +589,7 @@ def write(
         attrs = provenance(
             kind="run",
             model_file=model_file,
-            scenarios=[*scenarios, replace(assessment.mix, path=mix_file)],
+            scenarios=[*scenarios, assessment.mix],
             seed=assessment.settings.seed,
             calibration_file=calibration_file,
             extra={"assess_goal": assessment.settings.goal, "ensemble": assessment.ensemble_source},
