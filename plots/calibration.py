@@ -198,7 +198,7 @@ def _deviation_panel(ax, one: xr.Dataset, usable, weights, namers, lang: str, *,
     ax.set_yticks(y, names)
     ax.set_xlabel(labels.phrase("deviation", lang))
     title = labels.phrase("all_observations", lang, shown=len(usable), total=total)
-    ax.set_title(labels.wrap(title, 110, lang))
+    ax.set_title(labels.wrap(title, 70, lang))
     reach = max(3.0, *(abs(x) for x in ax.get_xlim()))
     ax.set_xlim(-reach, reach)
     ax.grid(axis="x")

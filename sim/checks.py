@@ -374,29 +374,6 @@ def _window(raw: Any, path: Path, key: str) -> tuple[float, float] | None:
     return first, last
 
 
-def load_priors(path: str | Path) -> dict[str, dict[str, Any]]:
-    """Read ``priors.toml``: constant → ``{"low", "high", "distribution"}``, validated."""
-    path = Path(path)
-    data = read_toml(path)
-    table = as_table(data.get("priors", {}), file=path, key="priors")
-    priors = {}
-    for name, entry in table.items():
-        where = f"priors.{name}"
-        entry = as_table(entry, file=path, key=where)
-        low = as_number(entry.get("low"), file=path, key=f"{where}.low")
-        high = as_number(entry.get("high"), file=path, key=f"{where}.high")
-        distribution = entry.get("distribution", "uniform")
-        if distribution not in ("uniform", "loguniform"):
-            raise InputError(f"unknown distribution {distribution!r}", file=path,
-                             key=f"{where}.distribution",
-                             expected="'uniform' or 'loguniform'")  # fmt: skip
-        if not low < high or (distribution == "loguniform" and low <= 0):
-            raise InputError("empty or invalid range", file=path, key=where,
-                             expected="low < high (and low > 0 for loguniform)")  # fmt: skip
-        priors[name] = {"low": low, "high": high, "distribution": distribution}
-    return priors
-
-
 # --------------------------------------------------------------------------- running
 
 

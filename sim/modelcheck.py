@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from sim.priors import Priors, load_priors
+
 # PySD 3.14's own deprecation under pandas 3 (not ours, not about the model).
 _PANDAS_INPLACE = "The inplace keyword in DataFrame.set_index is deprecated"
 _CHARDET = "chardet.universaldetector is deprecated"
@@ -47,26 +49,16 @@ class Violation:
     worst_change: float  # signed, relative to the quantity's size
 
 
-def load_catalogues(model_dir: Path) -> tuple[dict, dict]:
-    """The ``[levers]`` and ``[priors]`` tables of a model directory."""
+def load_catalogues(model_dir: Path) -> tuple[dict, Priors]:
+    """The ``[levers]`` table and the checked prior catalogue of a model directory."""
     with open(model_dir / "levers.toml", "rb") as handle:
         levers = tomllib.load(handle)["levers"]
-    with open(model_dir / "priors.toml", "rb") as handle:
-        priors = tomllib.load(handle)["priors"]
-    return levers, priors
+    return levers, load_priors(model_dir / "priors.toml")
 
 
-def sample_priors(priors: Mapping[str, Mapping], n: int, rng: np.random.Generator) -> dict:
-    """Independent draws from each prior (uniform or log-uniform on ``[low, high]``)."""
-    draws = {}
-    for name, prior in priors.items():
-        u = rng.random(n)
-        low, high = float(prior["low"]), float(prior["high"])
-        if prior["distribution"] == "loguniform":
-            draws[name] = low * (high / low) ** u
-        else:
-            draws[name] = low + u * (high - low)
-    return draws
+def sample_priors(priors: Priors, n: int, rng: np.random.Generator) -> dict:
+    """Independent pseudo-random draws from each prior, one uniform stream per parameter."""
+    return {name: prior.from_unit(rng.random(n)) for name, prior in priors.items()}
 
 
 def sample_levers(levers: Mapping[str, Mapping], n: int, rng: np.random.Generator) -> dict:

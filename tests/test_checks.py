@@ -8,10 +8,11 @@ import shutil
 import numpy as np
 import pytest
 
-from sim.checks import Check, _shortfall, load_checks, load_priors, run_checks
+from sim.checks import Check, _shortfall, load_checks, run_checks
 from sim.cli import main as cli
 from sim.engine import load_model
 from sim.errors import InputError
+from sim.priors import load_priors
 from sim.resources import model_dir, model_path
 from sim.scenarios import load_levers
 

@@ -42,7 +42,7 @@ def lever_value(lever) -> st.SearchStrategy[float]:
 
 
 def prior_value(prior) -> st.SearchStrategy[float]:
-    return st.floats(prior["low"], prior["high"])
+    return st.floats(prior.low, prior.high)
 
 
 SETTING = st.fixed_dictionaries(

@@ -7,6 +7,7 @@ import pytest
 from pysd_heping import reference_run
 
 from sim.modelcheck import check_monotonicity, load_catalogues, pysd_model_runner
+from sim.priors import Prior
 from sim.resources import model_dir
 
 TOY_LEVERS = {
@@ -19,7 +20,7 @@ TOY_LEVERS = {
         "lowers": ["down"],
     }
 }
-TOY_PRIORS = {"k": {"low": 0.5, "high": 2.0, "distribution": "loguniform"}}
+TOY_PRIORS = {"k": Prior("k", low=0.5, high=2.0, distribution="loguniform")}
 
 
 def toy_runner(params, n, columns):

@@ -108,13 +108,14 @@ def _sweep_ranges(folder: Path, constants: set[str]) -> dict[str, tuple[float, f
     """Constant → (low, high, log-uniform) from priors.toml and levers.toml, if present."""
     import tomllib
 
+    from sim.priors import load_priors
+
     ranges: dict[str, tuple[float, float, bool]] = {}
     priors, levers = folder / "priors.toml", folder / "levers.toml"
     if priors.is_file():
-        for name, prior in tomllib.loads(priors.read_text("utf-8")).get("priors", {}).items():
+        for name, prior in load_priors(priors).items():
             if name in constants:
-                log = prior.get("distribution") == "loguniform"
-                ranges[name] = (float(prior["low"]), float(prior["high"]), log)
+                ranges[name] = (prior.low, prior.high, prior.distribution == "loguniform")
     if levers.is_file():
         for lever in tomllib.loads(levers.read_text("utf-8")).get("levers", {}).values():
             name = lever.get("constant")

@@ -49,7 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run the units check and the reality checks; returns the exit code."""
-    from sim.checks import load_checks, load_priors, run_checks
+    from sim.checks import load_checks, run_checks
+    from sim.priors import load_priors
     from sim.scenarios import load_levers
     from sim.units import check_units
 
