@@ -16,6 +16,10 @@ from collections.abc import Sequence
 from sim.errors import EXIT_BAD_INPUT, InputError
 
 COMMANDS: dict[str, tuple[str, str]] = {
+    "assess": (
+        "sim.commands.assess",
+        "the main job: probabilities, cheapest lever mix, conflicts, brief and charts",
+    ),
     "run": ("sim.commands.run", "simulate scenario files and save the results as NetCDF"),
     "sweep": ("sim.commands.sweep", "run a sweep file's lever settings in chunks"),
     "targets": ("sim.commands.targets", "evaluate the plan's targets on a results file"),
