@@ -119,6 +119,28 @@ def _provenance(path: Path) -> str:
     )
 
 
+def made_by(path: Path) -> str | None:
+    """The command that wrote a result file, read back from its provenance attrs."""
+    import json
+
+    import xarray as xr
+
+    with xr.open_dataset(path) as ds:
+        attrs = dict(ds.attrs)
+    kind = attrs.get("kind")
+    if kind == "run":
+        sources = json.loads(str(attrs.get("scenario_sources", "{}")))
+        files = [chain[0][0] for chain in sources.values() if chain]
+        best = ["--best-fit"] if attrs.get("calibration") == "best_fit" else []
+        return shlex.join(["heping-sd", "run", *files, *best, "--out", path.name])
+    if kind == "sweep" and "sweep_file" in attrs:
+        sweep = f"scenarios/{attrs['sweep_file']}"
+        return shlex.join(["heping-sd", "sweep", sweep, "--out", path.name])
+    if kind == "sensitivity":
+        return f"heping-sd assess --out DIR  # writes DIR/{path.name}"
+    return None
+
+
 def _has_ensemble(path: Path) -> bool:
     import xarray as xr
 
@@ -224,6 +246,9 @@ def page(sections, missing: list[str], inputs: Inputs) -> str:
         for role, path in inputs.files.items():
             if path is not None:
                 lines.append(f"- `{path.name}` ({role}): {_provenance(path)}")
+                typed = made_by(path)
+                if typed is not None:
+                    lines.append(f"  made by `{typed}`")
         lines.append("")
     if inputs.synthetic:
         lines += [

@@ -598,7 +598,9 @@ def write(
         _write_json(staging / "targets.json", assessment.summary)
         headline = headline_sensitivity(assessment.sensitivity)
         if headline is not None:
-            write_netcdf(headline, staging / "sensitivity.nc")
+            # the same provenance as results.nc; the indices' own attrs (output, …) win
+            own = {**attrs, "kind": "sensitivity", **headline.attrs}
+            write_netcdf(finish(headline, own), staging / "sensitivity.nc")
         observed = Path(model_file).parent / "observed.csv"
         record = load_observed(observed) if observed.is_file() else []
         charts = draw_charts(assessment, staging, lang, record)

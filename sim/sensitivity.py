@@ -214,6 +214,6 @@ def _dataset(
             "base_samples": samples,
             "design_points": samples * (len(factors) + 2),
             "members_per_point": members,
-            "seed": seed,
+            "sobol_seed": seed,
         },
     )

@@ -111,6 +111,12 @@ def test_toy_assess_writes_every_file_and_its_table_agrees_with_targets_json(toy
     assert "## Answer" in brief and "Output e" in brief  # the unrepresented target is listed
     with xr.open_dataset(out / "sensitivity.nc") as sensitivity:
         assert sensitivity.attrs["output"] in ("all_met_probability", "worst_margin")
+        assert sensitivity.attrs["kind"] == "sensitivity"
+        with xr.open_dataset(out / "results.nc") as results:
+            assert results.attrs["model_sha256"]
+            # the toy has no stored calibration: both files say so alike
+            for key in ("model_sha256", "heping_sd_version", "calibration_sha256", "seed"):
+                assert sensitivity.attrs.get(key) == results.attrs.get(key)
         assert set(sensitivity["factor"].values) == {"effort_a", "effort_b", "effort_c", "yield_u"}
 
 
