@@ -156,14 +156,20 @@ def test_chinese_long_name_is_the_parenthesised_term_of_the_comment(tmp_path):
         "  Record: 培育大型商务楼宇89座.\n|\n"
         "sales = 10\n~ 亿元/Year\n~ Retail sales, 社会消费品零售总额, without brackets.\n|\n"
         "plain = 1\n~ dmnl\n~ No Chinese here.\n|\n"
+        # Chinese words after the first sentence, or bracketed with Latin text, are sources
+        "rate = 0.1\n~ 1/Year\n~ Trend growth. Record: 810亿元 (十三五 review).\n|\n"
+        "validity = 3\n~ Year\n~ Three years (高新技术企业认定管理办法, Article 9).\n|\n"
+        "茶杯温度 = 1\n~ dmnl\n~ A Chinese variable name is its own Chinese name.\n|\n"
         "INITIAL TIME = 0\n~ Year\n~ start\n|\nFINAL TIME = 1\n~ Year\n~ end\n|\n"
         "TIME STEP = 1\n~ Year\n~ step\n|\nSAVEPER = TIME STEP\n~ Year\n~ save\n|\n",
         encoding="utf-8",
     )
     ds = load_model(mdl).run()
     assert ds["buildings"].attrs["long_name_zh"] == "5000平方米以上重点商务楼宇"
-    assert ds["sales"].attrs["long_name_zh"] == "社会消费品零售总额"
-    assert "long_name_zh" not in ds["plain"].attrs
+    (chinese,) = [v for v in ds.data_vars.values() if v.attrs["long_name"] == "茶杯温度"]
+    assert chinese.attrs["long_name_zh"] == "茶杯温度"
+    for unnamed in ("sales", "plain", "rate", "validity"):
+        assert "long_name_zh" not in ds[unnamed].attrs, unnamed
 
 
 def test_model_without_control_variables_is_bad_input(tmp_path):

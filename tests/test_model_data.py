@@ -198,6 +198,24 @@ def test_represented_targets_name_model_quantities(targets, quantities):
     }
 
 
+def test_stocks_and_target_quantities_carry_their_chinese_names(targets):
+    """Results label variables in Chinese from the comment's first bracketed Chinese term;
+    Chinese words elsewhere in a comment (units, sources, quotes) must not become names."""
+    from sim import load_model
+
+    model = load_model(model_dir() / "heping.mdl")
+    ds = model.run(final_time=2016)
+    named = {str(k): v.attrs.get("long_name_zh", "") for k, v in ds.data_vars.items()}
+    wanted = set(model.stocks) | {t["quantity"] for t in targets.values() if t["represented"]}
+    assert sorted(k for k in wanted if not named[k]) == []
+    # words that comments use as units or periods, never as a variable's name
+    not_names = {"万", "亿元", "十三五", "十四五", "万元"}
+    assert sorted(k for k, zh in named.items() if zh in not_names) == []
+    assert named["gdp"] == "地区生产总值"
+    # "... (高新技术企业认定管理办法, 2016)" cites a source; the name is the term before it
+    assert named["hightech_certificate_validity"] == "高新技术企业证书有效期"
+
+
 def test_represented_targets_evaluate_on_the_status_quo_run(targets):
     ref = reference_run()
     for key, t in targets.items():

@@ -27,10 +27,13 @@ from sim.errors import InputError, nearest
 from sim.fileio import sha256_file
 
 _RELATIVE_PRECISION = 1e-5  # PySD's tolerance for "this time is a save time / the end"
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
-# A comment names the variable's Chinese term in parentheses, e.g. "(5000平方米以上重点商务楼宇)":
-# the whole parenthesised term (ASCII or full-width brackets) keeps its digits and symbols.
-_CJK_TERM = re.compile(r"[(（]([^()（）]*[\u3400-\u9fff\uf900-\ufaff][^()（）]*)[)）]")
+# A comment names its variable's Chinese term in parentheses in its first sentence, e.g.
+# "Key buildings of 5000 m2 or more (5000平方米以上重点商务楼宇)." The term is Chinese text
+# (with digits and CJK punctuation, no Latin letters); Chinese words elsewhere in a comment
+# are quotes or sources, not names.
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_FIRST_SENTENCE = re.compile(r"^(.*?)(?:[.。](?:\s|$)|$)", re.S)
+_CJK_TERM = re.compile(r"[(（]([^()（）A-Za-z]*[\u3400-\u9fff\uf900-\ufaff][^()（）A-Za-z]*)[)）]")
 
 
 def parse_model(path: str | Path):
@@ -152,6 +155,18 @@ class Model:
     def units(self, name: str) -> str:
         """Units of a variable, as written in the model."""
         return self._names[self._resolve(name)].units
+
+    def labels(self, name: str) -> dict[str, str]:
+        """The attrs a run gives variable ``name``: ``units``, ``long_name`` and, when the
+        model's comment names it in Chinese, ``long_name_zh``."""
+        info = self._names[self._resolve(name)]
+        attrs = {"units": info.units, "long_name": info.name}
+        chinese = _chinese_name(info.documentation)
+        if not chinese and _CJK.search(info.name):
+            chinese = info.name  # a Chinese model names its variables in Chinese
+        if chinese:
+            attrs["long_name_zh"] = chinese
+        return attrs
 
     def run(
         self,
@@ -545,10 +560,7 @@ class Model:
         for name, buffer in zip(outputs, buffers, strict=True):
             info = self._names[name]
             coords = {d: info.coords[d] for d in info.dims}
-            attrs = {"units": info.units, "long_name": info.name}
-            chinese = _chinese_name(info.documentation) or _chinese_name(info.name)
-            if chinese:
-                attrs["long_name_zh"] = chinese
+            attrs = self.labels(name)
             data_vars[name] = xr.Variable(("run", "time", *info.dims), buffer.swapaxes(0, 1), attrs)
             for dim, labels in coords.items():
                 data_vars.setdefault(f"__coord_{dim}", labels)
@@ -626,13 +638,10 @@ def _keep_freed_memory() -> None:
 
 
 def _chinese_name(text: str) -> str:
-    """The Chinese term a comment gives: its first parenthesised term with Chinese characters,
-    else its first run of Chinese characters, else ``""``."""
-    term = _CJK_TERM.search(text)
-    if term:
-        return term.group(1).strip()
-    run = _CJK.search(text)
-    return run.group(0) if run else ""
+    """The Chinese name a comment gives (see ``_CJK_TERM``), else ``""``."""
+    first = _FIRST_SENTENCE.match(text.strip())
+    term = _CJK_TERM.search(first.group(1)) if first else None
+    return term.group(1).strip() if term else ""
 
 
 def _schedule(initial: float, final: float, dt: float, saveper: float):
