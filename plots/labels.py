@@ -82,6 +82,10 @@ PHRASES: dict[str, dict[str, str]] = {
     "all_targets": {"en": "All targets", "zh": "全部目标"},
     "probability_met": {"en": "Probability met", "zh": "达成概率"},
     "probability_all_met": {"en": "P(all targets met)", "zh": "全部目标达成概率"},
+    "worst_margin": {
+        "en": "the worst target margin",
+        "zh": "最差目标余量",
+    },
     "tornado_title": {
         "en": "Sensitivity of {output}",
         "zh": "{output}的敏感性",

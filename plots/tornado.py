@@ -60,7 +60,12 @@ def plot(
         if "factor_kind" in ordered.coords
         else ["parameter"] * len(factors)
     )
-    names = [_factor_name(f, k, lever_catalogue, lang) for f, k in zip(factors, kinds, strict=True)]
+    stored = f"factor_name_{lang}"
+    given = [str(n) for n in ordered[stored].values] if stored in ordered.coords else None
+    names = [
+        _factor_name(f, k, lever_catalogue, lang, given[i] if given else "")
+        for i, (f, k) in enumerate(zip(factors, kinds, strict=True))
+    ]
 
     figure = style.new_figure(6.4, 1.5 + 0.34 * len(factors))
     ax = figure.add_subplot()
@@ -108,13 +113,18 @@ def plot(
     return figure
 
 
-def _factor_name(factor: str, kind: str, lever_catalogue: Mapping | None, lang: str) -> str:
+def _factor_name(
+    factor: str, kind: str, lever_catalogue: Mapping | None, lang: str, stored: str
+) -> str:
+    """The lever catalogue's name, else the name stored with the indices, else the key."""
     if kind == "lever" and lever_catalogue is not None and factor in lever_catalogue:
         return labels.named(lever_catalogue[factor], lang)
-    return labels.humanize(factor)
+    return stored or labels.humanize(factor)
 
 
 def _output_name(output: str, lang: str) -> str:
     if output in ("", "all_met_probability"):
         return labels.phrase("probability_all_met", lang)
+    if output == "worst_margin":
+        return labels.phrase("worst_margin", lang)
     return labels.humanize(output)

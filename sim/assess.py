@@ -395,7 +395,10 @@ def assess(
         if priors
         else []
     )
-    factors = factors_for(sensitivity_sim, priors or {}, [name for name, _ in uncertain])
+    parameters = [name for name, _ in uncertain]
+    factors = factors_for(
+        sensitivity_sim, priors or {}, parameters, _factor_names(model, catalogue, parameters)
+    )
     sensitivity = stages.run(
         "sensitivity",
         [sensitivity_sim],
@@ -556,6 +559,17 @@ def _grid(
 
 
 # --------------------------------------------------------------------------- output
+
+
+def _factor_names(model, catalogue, parameters) -> dict[str, tuple[str, str]]:
+    """(English, Chinese) names of the levers (their catalogue) and of the parameters (the
+    model's own labels; a parameter the model does not name in Chinese keeps its English)."""
+    names = {key: (lever.name_en, lever.name_zh) for key, lever in catalogue.items()}
+    for name in parameters:
+        labels = model.labels(name)
+        english = labels["long_name"][:1].upper() + labels["long_name"][1:]
+        names[name] = (english, labels.get("long_name_zh", english))
+    return names
 
 
 def write(

@@ -526,7 +526,13 @@ def brief(assessment: Assessment, charts: Mapping[str, str], lang: str = "en") -
         for i in order:
             name = str(headline["factor"].values[i])
             kind = str(headline["factor_kind"].values[i])
-            label = lever_name(name) if kind == "lever" else f"`{name}`"
+            stored = f"factor_name_{lang}"
+            if kind == "lever":
+                label = lever_name(name)
+            elif stored in headline.coords:
+                label = f"{headline[stored].values[i]} (`{name}`)"
+            else:
+                label = f"`{name}`"
             label += f" ({phrase('kind_' + kind, lang)})"
             st, st_c = float(headline["ST"][i]), float(headline["ST_conf"][i])
             s1, s1_c = float(headline["S1"][i]), float(headline["S1_conf"][i])

@@ -48,6 +48,9 @@ class Factor:
     high: float
     log: bool = False
     """Sampled uniformly in log space (a log-uniform prior)."""
+    name_en: str = ""
+    name_zh: str = ""
+    """Names for people (the key when empty)."""
 
     def from_unit(self, u: np.ndarray) -> np.ndarray:
         """Map [0, 1] onto the factor's range."""
@@ -83,11 +86,21 @@ def most_uncertain(
     return shares[:count]
 
 
-def factors_for(simulate: Simulator, priors: Priors, parameters: Sequence[str]) -> list[Factor]:
-    """Every lever of the simulator's space, then ``parameters`` over their ensemble 5–95 %."""
+def factors_for(
+    simulate: Simulator,
+    priors: Priors,
+    parameters: Sequence[str],
+    names: Mapping[str, tuple[str, str]] | None = None,
+) -> list[Factor]:
+    """Every lever of the simulator's space, then ``parameters`` over their ensemble 5–95 %.
+
+    ``names`` maps a lever or parameter key to its (English, Chinese) names for charts and
+    the brief; keys without one are shown as they are.
+    """
+    names = names or {}
     space = simulate.space
     out = [
-        Factor(key, "lever", float(low), float(high))
+        Factor(key, "lever", float(low), float(high), False, *names.get(key, ("", "")))
         for key, low, high in zip(space.keys, space.low, space.high, strict=True)
     ]
     for name in parameters:
@@ -96,7 +109,7 @@ def factors_for(simulate: Simulator, priors: Priors, parameters: Sequence[str]) 
             float(weighted_quantile(values, simulate.weights, q, axis=0)) for q in (0.05, 0.95)
         )
         log = name in priors and priors[name].distribution == "loguniform"
-        out.append(Factor(name, "parameter", low, high, log=log))
+        out.append(Factor(name, "parameter", low, high, log, *names.get(name, ("", ""))))
     return out
 
 
@@ -194,6 +207,8 @@ def _dataset(
         "factor_kind": ("factor", [f.kind for f in factors]),
         "factor_low": ("factor", [f.low for f in factors]),
         "factor_high": ("factor", [f.high for f in factors]),
+        "factor_name_en": ("factor", [f.name_en or f.name for f in factors]),
+        "factor_name_zh": ("factor", [f.name_zh or f.name_en or f.name for f in factors]),
     }
     names = {
         "S1": "first-order Sobol index",

@@ -332,6 +332,22 @@ def test_tornado_bars_sorted_by_total_effect(sensitivity, levers):
     assert ax.get_xlabel() == "Sobol index"
 
 
+def test_tornado_names_parameters_with_the_names_stored_beside_the_indices(sensitivity, levers):
+    kinds = sensitivity["factor_kind"].values.tolist()
+    named = sensitivity.assign_coords(
+        factor_name_en=("factor", ["x"] * 3 + ["Talent stay", "Growth"]),
+        factor_name_zh=("factor", ["x"] * 3 + ["人才留驻年限", "经济增长率"]),
+    )
+    named.attrs["output"] = "worst_margin"
+    assert kinds[3:] == ["parameter", "parameter"]
+    figure = tornado.plot(named, lever_catalogue=levers, lang="zh")
+    texts = [t.get_text() for t in figure.axes[0].get_yticklabels()]
+    assert "人才留驻年限" in texts and "经济增长率" in texts
+    # levers the catalogue knows keep its names; the other falls back to the stored one
+    assert {"楼宇提升计划", "高层次人才引进计划", "x"} <= set(texts)
+    assert "最差目标余量" in figure.get_suptitle()
+
+
 def test_tornado_needs_a_sensitivity_dataset(results):
     with pytest.raises(InputError, match=r"sensitivity Dataset.*factor"):
         tornado.plot(results)
