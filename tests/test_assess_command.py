@@ -86,6 +86,8 @@ def test_toy_assess_writes_every_file_and_its_table_agrees_with_targets_json(toy
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]  # no staging left
     summary = json.loads((out / "targets.json").read_text(encoding="utf-8"))
     assert_table_agrees(printed, summary)
+    # the answer is printed too, as the brief words it
+    assert "Answer" in printed and "Status quo" in printed
 
     # Probabilities are the fractions of members meeting each target, by hand.
     u = sample(load_priors(TOY / "priors.toml"), 64, seed=7)["yield_u"]
@@ -118,6 +120,10 @@ def test_toy_assess_writes_every_file_and_its_table_agrees_with_targets_json(toy
             for key in ("model_sha256", "heping_sd_version", "calibration_sha256", "seed"):
                 assert sensitivity.attrs.get(key) == results.attrs.get(key)
         assert set(sensitivity["factor"].values) == {"effort_a", "effort_b", "effort_c", "yield_u"}
+        names = dict(
+            zip(sensitivity["factor"].values, sensitivity["factor_name_en"].values, strict=True)
+        )
+        assert names["yield_u"][0].isupper() and "_" not in names["yield_u"]
 
 
 def test_chinese_brief(toy_run, tmp_path, capsys):
@@ -127,7 +133,7 @@ def test_chinese_brief(toy_run, tmp_path, capsys):
     printed = capsys.readouterr().out
     brief = (out / "assessment.md").read_text(encoding="utf-8")
     assert "## 结论" in brief and "产出戊" in brief
-    assert "各情景目标达成概率" in printed
+    assert "各情景目标达成概率" in printed and "结论" in printed
     assert_table_agrees(printed, json.loads((out / "targets.json").read_text(encoding="utf-8")))
 
 

@@ -4,8 +4,9 @@ Runs the ensemble for the baseline and every shipped scenario, searches for the 
 mix meeting every represented target with probability ≥ ``--goal``, finds the region of lever
 space where all are met, computes Sobol sensitivities and the conflicts between targets, prints
 a table (target × scenario: the probability that each target, and all together, is met) and
-writes ``results.nc``, ``targets.json``, ``assessment.md``, ``assessment.json``,
-``sensitivity.nc``, ``cheapest_mix.toml`` and the charts into ``--out`` (``./out``).
+the brief's answer, and writes ``results.nc``, ``targets.json``, ``assessment.md``,
+``assessment.json``, ``sensitivity.nc``, ``cheapest_mix.toml`` and the charts into ``--out``
+(``./out``).
 """
 
 from __future__ import annotations
@@ -126,6 +127,7 @@ def main(args: argparse.Namespace) -> int:
             calibration_file=ensemble.file,
         )
     print_table(assessment.summary, assessment.evaluation, args.lang)
+    print_answer(Path(args.out) / "assessment.md")
     names = ", ".join(path.name for path in written)
     print(
         f"wrote {args.out}/: {names} "
@@ -204,6 +206,21 @@ def print_table(summary: dict, evaluation, lang: str = "en", console=None) -> No
         *[_percent(summary["scenarios"][s]["all_met_probability"]) for s in scenarios],
     )
     console.print(table)
+
+
+def print_answer(brief_file: Path, console=None) -> None:
+    """Print the brief's answer: its first ``##`` section (status quo, best scenario, cheapest
+    mix, what stands in the way, conflicts), rendered for the terminal."""
+    from rich.console import Console
+    from rich.markdown import Markdown
+
+    if console is None:
+        console = Console()
+        if not console.is_terminal:
+            console = Console(width=100)  # piped: wrapped for reading, not squeezed
+    sections = brief_file.read_text(encoding="utf-8").split("\n## ")
+    if len(sections) > 1:
+        console.print(Markdown("## " + sections[1].strip()))
 
 
 def _percent(p: float) -> str:
