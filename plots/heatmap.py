@@ -74,7 +74,7 @@ def plot(
             ax.text(
                 x_values[column],
                 y_values[row],
-                f"{cell:.0%}",
+                _cell_text(cell),
                 ha="center",
                 va="center",
                 fontsize=7,
@@ -97,8 +97,8 @@ def plot(
                 labels.phrase("status_quo", lang),
             )
         )
-    ax.set_xlabel(labels.wrap(_lever_label(x_coord, x_key, lang), 70, lang))
-    ax.set_ylabel(labels.wrap(_lever_label(y_coord, y_key, lang), 50, lang))
+    ax.set_xlabel(labels.wrap(_lever_label(x_coord, x_key, lever_catalogue, lang), 70, lang))
+    ax.set_ylabel(labels.wrap(_lever_label(y_coord, y_key, lever_catalogue, lang), 50, lang))
     ax.grid(False)
     colourbar = figure.colorbar(mesh, ax=ax, format=lambda x, _: f"{x:.0%}")
     colourbar.set_label(
@@ -119,8 +119,14 @@ def plot(
         title = labels.phrase(
             "heatmap_target_title", lang, target=labels.target_title(records[0], lang)
         )
-    subtitle = labels.phrase("heatmap_subtitle", lang, members=members)
-    figure.suptitle(labels.wrap(title, 80, lang) + "\n" + subtitle)
+    base = str(results.attrs.get("base_scenario", ""))
+    others = (
+        labels.phrase("heatmap_others_in", lang, base=base)
+        if base
+        else labels.phrase("heatmap_others", lang)
+    )
+    subtitle = labels.phrase("heatmap_subtitle", lang, others=others, members=members)
+    figure.suptitle(labels.wrap(title, 80, lang) + "\n" + labels.wrap(subtitle, 90, lang))
     return figure
 
 
@@ -246,7 +252,16 @@ def _mark_status_quo(ax, status_quo, x_edges, y_edges, label: str):
     )
 
 
-def _lever_label(coord: xr.DataArray, key: str, lang: str) -> str:
-    english = coord.attrs.get("long_name") or labels.humanize(key)
-    name = (coord.attrs.get("long_name_zh") or english) if lang == "zh" else english
-    return labels.with_unit(str(name), labels.unit(str(coord.attrs.get("units", "")), lang), lang)
+def _cell_text(p: float) -> str:
+    """A cell's probability; below 10 % with a decimal, so that 0.4 % does not read as 0 %."""
+    return f"{p:.1%}" if 0 < p < 0.1 else f"{p:.0%}"
+
+
+def _lever_label(coord: xr.DataArray, key: str, catalogue: Mapping | None, lang: str) -> str:
+    """The lever's name and unit: from the sweep's coordinate, else from the lever catalogue."""
+    lever = catalogue.get(key) if catalogue is not None else None
+    english = coord.attrs.get("long_name") or (lever.name_en if lever else labels.humanize(key))
+    chinese = coord.attrs.get("long_name_zh") or (lever.name_zh if lever else "")
+    name = (chinese or english) if lang == "zh" else english
+    unit = coord.attrs.get("units") or (lever.unit if lever else "")
+    return labels.with_unit(str(name), labels.unit(str(unit), lang), lang)

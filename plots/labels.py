@@ -63,9 +63,14 @@ PHRASES: dict[str, dict[str, str]] = {
         "en": "Probability of meeting the target {target}",
         "zh": "目标“{target}”的达成概率",
     },
-    "heatmap_subtitle": {
-        "en": "other levers as in the sweep's base scenario; {members}",
-        "zh": "其余杠杆取扫描基准情景的值；{members}",
+    "heatmap_subtitle": {"en": "{others}; {members}", "zh": "{others}；{members}"},
+    "heatmap_others": {
+        "en": "other levers as in the sweep's base scenario",
+        "zh": "其余杠杆取扫描基准情景的值",
+    },
+    "heatmap_others_in": {
+        "en": "other levers as in scenario '{base}'",
+        "zh": "其余杠杆取情景“{base}”的值",
     },
     "matrix_title": {
         "en": "Probability of meeting each target, by scenario",

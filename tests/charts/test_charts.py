@@ -266,6 +266,32 @@ def test_heatmap_grid_of_the_all_met_probability(sweep, evaluated_sweep, targets
     assert legend_texts(figure) == ["Status quo"]
 
 
+def test_heatmap_of_a_bare_grid_takes_names_and_units_from_the_catalogue(sweep, targets, levers):
+    """assess's own grid has no lever attrs and fixes the other levers at its mix."""
+    bare = sweep.copy()
+    for name in ("lever_talent_programme", "lever_building_upgrade"):
+        bare[name].attrs = {}
+    bare.attrs["base_scenario"] = "cheapest_mix"
+    figure = heatmap.plot(bare, targets=targets, lever_catalogue=levers, lang="en")
+    ax = figure.axes[0]
+    assert ax.get_xlabel() == "High-level talent programme (programme intensity)"
+    assert ax.get_ylabel() == "Building upgrade programme (buildings/year)"
+    assert "other levers as in scenario 'cheapest_mix'" in figure.get_suptitle()
+    zh = heatmap.plot(bare, targets=targets, lever_catalogue=levers, lang="zh")
+    assert zh.axes[0].get_ylabel().startswith("楼宇提升计划（")
+    assert "情景“cheapest_mix”" in zh.get_suptitle()
+
+
+def test_heatmap_cells_below_ten_percent_keep_a_decimal():
+    assert [heatmap._cell_text(p) for p in (0.0, 0.004, 0.012, 0.1, 0.55)] == [
+        "0%",
+        "0.4%",
+        "1.2%",
+        "10%",
+        "55%",
+    ]
+
+
 def test_heatmap_of_one_target(sweep, evaluated_sweep, targets):
     figure = heatmap.plot(sweep, target="high_tech_enterprises_2025", targets=targets)
     (mesh,) = [c for c in figure.axes[0].collections if isinstance(c, QuadMesh)]
