@@ -143,6 +143,31 @@ def margins(evaluation: xr.Dataset) -> xr.DataArray:
     return margin.fillna(-np.inf).transpose(*value.dims)
 
 
+def resample(
+    ensemble: Mapping[str, np.ndarray], weights: np.ndarray, size: int, seed: int
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """At most ``size`` members that represent a weighted ensemble: systematic resampling.
+
+    A member drawn k times is kept once with weight k, so no run is repeated; with no more
+    than ``size`` members the ensemble is returned as it is.
+
+    Returns
+    -------
+    (ensemble, weights)
+        Parameter name → the kept members' values, and their weights.
+    """
+    weights = np.asarray(weights, dtype=float)
+    members = weights.size
+    if size >= members:
+        return {k: np.asarray(v) for k, v in ensemble.items()}, weights
+    rng = np.random.default_rng(seed)
+    cumulative = np.cumsum(weights) / weights.sum()
+    points = (rng.random() + np.arange(size)) / size
+    drawn = np.minimum(np.searchsorted(cumulative, points), members - 1)
+    chosen, counts = np.unique(drawn, return_counts=True)
+    return {k: np.asarray(v)[chosen] for k, v in ensemble.items()}, counts.astype(float)
+
+
 @dataclass
 class Simulator:
     """Run lever mixes over an ensemble in one batched call and read the targets.
@@ -216,17 +241,13 @@ class Simulator:
         """
         if size >= self.members:
             return self
-        rng = np.random.default_rng(seed)
-        cumulative = np.cumsum(self.weights)
-        points = (rng.random() + np.arange(size)) / size
-        drawn = np.minimum(np.searchsorted(cumulative, points), self.members - 1)
-        chosen, counts = np.unique(drawn, return_counts=True)
+        ensemble, weights = resample(self.ensemble, self.weights, size, seed)
         return Simulator(
             model=self.model,
             catalogue=self.catalogue,
             targets=self.targets,
-            ensemble={k: v[chosen] for k, v in self.ensemble.items()},
-            weights=counts.astype(float),
+            ensemble=ensemble,
+            weights=weights,
             fixed=self.fixed,
             run=self.run,
             space=self.space,

@@ -548,6 +548,7 @@ def run_sweep(
     keep: str | None = None,
     chunk_size: int | None = None,
     ensemble: Mapping[str, Sequence[float] | np.ndarray] | None = None,
+    member_weights: Sequence[float] | np.ndarray | None = None,
     progress: Callable[[int], None] | None = None,
     executor: ChunkExecutor | None = None,
     sink: ResultSink | None = None,
@@ -576,7 +577,11 @@ def run_sweep(
     chunk_size
         Engine runs per batched call (defaults to the sweep file's ``chunk_size``).
     ensemble
-        Parameter name → M member values: each lever setting is run for every member.
+        Parameter name → M member values: each lever setting is run for every member. The
+        base scenario's ``[parameters]`` override the members' values.
+    member_weights
+        M non-negative weights of the members (equal when omitted), stored as the coordinate
+        ``sample_weight(sample)`` and used for target probabilities.
     progress
         Called with the number of lever settings finished after each chunk.
     executor
@@ -618,6 +623,14 @@ def run_sweep(
     points = design_points(sweep)
     runs = points.shape[0]
     members = len(next(iter(ensemble.values()))) if ensemble else 1
+    if member_weights is not None and (
+        ensemble is None or np.shape(member_weights) != (members,) or np.min(member_weights) < 0
+    ):
+        raise InputError(
+            "member weights need an ensemble and one non-negative weight per member",
+            key="member_weights",
+            expected=f"{members} weights ≥ 0",
+        )
     cases_per_chunk = max(1, (chunk_size or sweep.chunk_size) // members)
     task = ChunkTask(
         fixed={**lever_params(sweep.base.levers, catalogue), **sweep.base.parameters},
@@ -665,7 +678,19 @@ def run_sweep(
                 if not started:
                     first = chunk.drop_attrs(deep=False).assign_attrs(result_attrs)
                     if ensemble is not None:
-                        first = first.assign_coords(sample=np.arange(members))
+                        weights = (
+                            np.ones(members)
+                            if member_weights is None
+                            else np.asarray(member_weights, dtype=float)
+                        )
+                        first = first.assign_coords(
+                            sample=np.arange(members),
+                            sample_weight=xr.Variable(
+                                "sample",
+                                weights,
+                                {"long_name": "ensemble member weight", "units": "1"},
+                            ),
+                        )
                     sink.begin(first, runs, run_coords)
                     started = True
                 sink.write(start, stop, chunk)

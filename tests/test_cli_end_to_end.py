@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import xarray as xr
 
@@ -184,3 +185,54 @@ def test_grid_sweep_then_targets(tmp_path):
     assert result.returncode == 0, result.stderr
     entry = json.loads(result.stdout)["scenarios"][sweep.stem]
     assert set(entry["targets"]) == represented_targets()
+
+
+def test_sweeps_run_the_calibration_like_run_does(tmp_path):
+    """By default the best fit (the status-quo point equals `run --best-fit`); --members N
+    gives each setting N weighted members; --uncalibrated the model's own values."""
+    sweep = SCENARIOS / "sweep_grid_talent_programme_hightech_certification_support.toml"
+    quiet = "--no-progress"
+    for args in (
+        ("--out", "best.nc"),
+        ("--out", "members.nc", "--members", "16"),
+        ("--out", "own.nc", "--uncalibrated"),
+    ):
+        result = run_cli("sweep", str(sweep), *args, quiet, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+    result = run_cli(
+        "run", str(SCENARIOS / "baseline.toml"), "--best-fit", "--out", "b.nc", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    calibration = REPO / "model" / "calibration"
+    with (
+        xr.open_dataset(tmp_path / "best.nc") as best,
+        xr.open_dataset(tmp_path / "members.nc") as members,
+        xr.open_dataset(tmp_path / "own.nc") as own,
+        xr.open_dataset(tmp_path / "b.nc") as point,
+    ):
+        assert best.attrs["calibration"] == "best_fit" and "sample" not in best.dims
+        assert best.attrs["calibration_sha256"] == sha256_file(calibration / "best_fit.toml")
+        status_quo = (best["lever_talent_programme"] == 100) & np.isclose(
+            best["lever_hightech_certification_support"], 0.2
+        )
+        at = best.isel(run=int(np.flatnonzero(status_quo.values)[0]))
+        for name in ("tech_smes", "high_tech_enterprises", "retail_sales_total"):
+            expected = point[name].sel(scenario="baseline", time=2025)
+            assert float(at[name].sel(time=2025)) == pytest.approx(float(expected), rel=1e-12)
+
+        assert members.attrs["calibration"] == "ensemble"
+        assert members.attrs["calibration_sha256"] == sha256_file(calibration / "ensemble.csv")
+        assert members.sizes["sample"] <= 16 and "sample_weight" in members.coords
+        assert float(members["sample_weight"].sum()) == 16  # systematic resampling counts
+
+        assert own.attrs["calibration"] == "none" and "calibration_sha256" not in own.attrs
+        assert not np.allclose(own["tech_smes"].values, best["tech_smes"].values)
+
+    result = run_cli("targets", "members.nc", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    entry = json.loads(result.stdout)["scenarios"][sweep.stem]
+    with xr.open_dataset(tmp_path / "members.nc") as members:
+        weights = members["sample_weight"].values
+        smes = members["tech_smes"].sel(time=2025).values  # run × sample
+    by_hand = float(np.sum((smes >= 1000) * weights) / (weights.sum() * smes.shape[0]))
+    assert entry["targets"]["tech_smes_2025"]["probability"] == pytest.approx(by_hand)

@@ -277,17 +277,27 @@ def test_cli_two_workers_equal_the_local_run(tmp_path):
 
 
 def test_cli_on_an_existing_cluster_equals_the_local_run(tmp_path, heping, client):
+    """With ensemble members too: the workers run each setting over the same members."""
     sweep = small_sweep(tmp_path, heping[1])
     address = client.cluster.scheduler_address
-    local = run_cli("sweep", str(sweep.path), "--out", "local.nc", cwd=tmp_path)
+    members = ("--members", "8")
+    local = run_cli("sweep", str(sweep.path), "--out", "local.nc", *members, cwd=tmp_path)
     assert local.returncode == 0, local.stderr
     remote = run_cli(
-        "sweep", str(sweep.path), "--out", "remote.nc", "--scheduler", address, cwd=tmp_path
+        "sweep",
+        str(sweep.path),
+        "--out",
+        "remote.nc",
+        "--scheduler",
+        address,
+        *members,
+        cwd=tmp_path,
     )
     assert remote.returncode == 0, remote.stderr
     with xr.open_dataset(tmp_path / "local.nc") as a, xr.open_dataset(tmp_path / "remote.nc") as b:
         a, b = a.load(), b.load()
     assert a.attrs.pop("created") and b.attrs.pop("created")
+    assert a.attrs["calibration"] == "ensemble" and 1 < a.sizes["sample"] <= 8
     xr.testing.assert_identical(a, b)
 
 

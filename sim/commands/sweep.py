@@ -4,6 +4,13 @@ Runs go to the engine in chunks; ``--keep targets`` (the default) stores only th
 the targets read, at the year ends they read, so that a million runs fit in memory;
 ``--keep all`` stores full trajectories. A progress bar shows on long sweeps.
 
+Parameters come from the calibration stored beside the model, as for ``heping-sd run``: by
+default its best fit (one run per lever setting, dims ``run × time``); ``--members N`` runs
+every setting over N members of the calibrated ensemble (systematic resampling by weight,
+seeded by the sweep's seed; dims ``run × sample × time`` with ``sample_weight(sample)``), so
+that targets and the heatmap give probabilities; ``--uncalibrated`` runs the model's own
+values. The base scenario's ``[parameters]`` override calibrated values.
+
 ``--workers N`` runs the chunks on a local Dask cluster of N processes, ``--scheduler
 tcp://HOST:PORT`` on an existing dask.distributed cluster (docs/distributed.md); the result
 is the same Dataset. ``--out sweep.zarr`` writes a Zarr store chunk by chunk instead of
@@ -43,6 +50,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--chunk-size", type=int, default=None, metavar="N", help="engine runs per batched call"
     )
+    parameters = parser.add_mutually_exclusive_group()
+    parameters.add_argument(
+        "--members",
+        type=int,
+        default=None,
+        metavar="N",
+        help="run every lever setting over N members of the calibrated ensemble "
+        "(default: the calibration's best fit, one run per setting)",
+    )
+    parameters.add_argument(
+        "--uncalibrated",
+        action="store_true",
+        help="run the model's own parameter values, ignoring any calibration",
+    )
     parser.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     where = parser.add_mutually_exclusive_group()
     where.add_argument(
@@ -70,6 +91,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run the sweep and write the results; returns the exit code."""
+    from sim.calibration import calibration_dir
     from sim.distributed import WorkersLostError  # (dask itself is imported only when used)
     from sim.errors import InputError
     from sim.results import write_netcdf
@@ -77,6 +99,8 @@ def main(args: argparse.Namespace) -> int:
     from sim.sweep import load_sweep
     from sim.targets import load_targets
 
+    if args.members is not None and args.members < 1:
+        raise InputError(f"invalid value {args.members}", key="--members", expected="N ≥ 1")
     if args.chunk_size is not None and args.chunk_size < 1:
         raise InputError(f"invalid value {args.chunk_size}", key="--chunk-size", expected="N ≥ 1")
     if args.connect_timeout is not None and not args.connect_timeout > 0:
@@ -96,8 +120,58 @@ def main(args: argparse.Namespace) -> int:
         return 1
     if args.out.suffix != ".zarr":
         write_netcdf(ds, args.out)
-    print(f"wrote {args.out} ({sweep.size:,} runs, design {sweep.design}, keep {keep})")
+    used = str(ds.attrs["calibration"])
+    members = f" × {ds.sizes['sample']:,} ensemble members" if "sample" in ds.dims else ""
+    print(
+        f"wrote {args.out} ({sweep.size:,} runs{members}, design {sweep.design}, keep {keep}; "
+        f"parameters: {_PARAMETERS[used]})"
+    )
+    if used == "none" and not args.uncalibrated:
+        print(
+            f"note: {mdl.name} has no calibration ({calibration_dir(mdl)}), so its own "
+            "parameter values were run; `heping-sd calibrate` fits them"
+        )
     return 0
+
+
+_PARAMETERS = {
+    "none": "the model's own values",
+    "best_fit": "the calibrated best fit",
+    "ensemble": "members of the calibrated ensemble",
+}
+
+
+def _parameters(args: argparse.Namespace, mdl: Path, sweep: Any) -> tuple[Any, dict, str, Any]:
+    """The sweep with the best fit under its base scenario, the ensemble arguments of
+    ``run_sweep``, what was used (``none`` | ``best_fit`` | ``ensemble``) and its file."""
+    import dataclasses
+
+    from sim.calibration import calibration_dir, load_calibration
+    from sim.errors import InputError
+    from sim.outcomes import resample
+
+    calibration = None if args.uncalibrated else load_calibration(mdl)
+    if calibration is None:
+        if args.members is not None:
+            raise InputError(
+                "no calibrated ensemble to draw members from",
+                file=calibration_dir(mdl),
+                key="--members",
+                expected=f"run `heping-sd calibrate --model {mdl}` first",
+            )
+        return sweep, {}, "none", None
+    calibration.require_current()
+    if args.members is None:
+        # the best fit as the base scenario's parameters: its own [parameters] still win
+        base = dataclasses.replace(
+            sweep.base, parameters={**calibration.best_fit, **sweep.base.parameters}
+        )
+        return dataclasses.replace(sweep, base=base), {}, "best_fit", calibration.best_fit_file
+    ensemble, weights = resample(
+        calibration.ensemble, calibration.weights, args.members, seed=sweep.seed
+    )
+    chosen = {"ensemble": ensemble, "member_weights": weights}
+    return sweep, chosen, "ensemble", calibration.ensemble_file
 
 
 def _run(
@@ -113,6 +187,7 @@ def _run(
     from sim.sweep import run_sweep
 
     to_zarr = args.out.suffix == ".zarr"
+    sweep, ensemble, used, calibration_file = _parameters(args, mdl, sweep)
     with _executor(args) as executor:  # a bad --scheduler fails before the model compiles
         model = load_engine_model(mdl)
         attrs = provenance(
@@ -120,7 +195,12 @@ def _run(
             model_file=mdl,
             scenarios=[sweep.base],
             seed=sweep.seed,
-            extra={"sweep_sha256": sweep.sha256, "sweep_file": Path(args.sweep).name},
+            calibration_file=calibration_file,
+            extra={
+                "sweep_sha256": sweep.sha256,
+                "sweep_file": Path(args.sweep).name,
+                "calibration": used,
+            },
         )
         sink = ZarrSink(args.out, args.chunk_size or sweep.chunk_size) if to_zarr else None
         with progress_bar(
@@ -137,6 +217,7 @@ def _run(
                 executor=executor,
                 sink=sink,
                 attrs=attrs,
+                **ensemble,
             )
     return ds
 
