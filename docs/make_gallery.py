@@ -39,7 +39,7 @@ WHAT = {
     "matrix": "Targets × scenarios, coloured by the probability that the target is met; the last "
     "row is the probability that all are met at once.",
     "heatmap": "The probability that all targets are met over a grid of two levers, with the "
-    "status quo outlined.",
+    "status quo outlined (`--target KEY` maps one target instead).",
     "tornado": "Sobol sensitivity of the all-met probability: total (light) and first-order "
     "(dark) indices per lever and parameter, with 95 % confidence bars.",
     "calibration": "The model against the 十三五 record, 2015–2020: time series, and every "
@@ -126,7 +126,7 @@ def made_by(path: Path) -> str | None:
     import xarray as xr
 
     with xr.open_dataset(path) as ds:
-        attrs = dict(ds.attrs)
+        attrs, sizes = dict(ds.attrs), dict(ds.sizes)
     kind = attrs.get("kind")
     if kind == "run":
         sources = json.loads(str(attrs.get("scenario_sources", "{}")))
@@ -135,10 +135,32 @@ def made_by(path: Path) -> str | None:
         return shlex.join(["heping-sd", "run", *files, *best, "--out", path.name])
     if kind == "sweep" and "sweep_file" in attrs:
         sweep = f"scenarios/{attrs['sweep_file']}"
-        return shlex.join(["heping-sd", "sweep", sweep, "--out", path.name])
+        used = {
+            "ensemble": ["--members", str(sizes.get("sample", ""))],
+            "none": ["--uncalibrated"],
+        }.get(str(attrs.get("calibration")), [])
+        return shlex.join(["heping-sd", "sweep", sweep, *used, "--out", path.name])
     if kind == "sensitivity":
         return f"heping-sd assess --out DIR  # writes DIR/{path.name}"
     return None
+
+
+def _heatmap_note(path: Path, inputs: Inputs) -> str:
+    """What the reader should know when the drawn grid is 0 % everywhere."""
+    if inputs.synthetic:
+        return ""
+    import xarray as xr
+
+    from sim.targets import evaluate
+
+    with xr.open_dataset(path) as ds:
+        best = float(evaluate(ds.load())["all_met_probability"].max())
+    if best > 0:
+        return ""
+    return (
+        "Here no setting of the two levers, the other levers as in the sweep's base scenario, "
+        "meets every target in any run: the grid is 0 % throughout."
+    )
 
 
 def _has_ensemble(path: Path) -> bool:
@@ -220,9 +242,10 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"make_gallery: {kind} ({lang}) failed", file=sys.stderr)
                     return code
                 images.append((lang, out, shown(argv_plot)))
-            sections.append((kind, images))
+            note = _heatmap_note(source, inputs) if kind == "heatmap" else ""
+            sections.append((kind, images, note))
         args.page.write_text(page(sections, missing, inputs), encoding="utf-8")
-    print(f"wrote {args.page} and {sum(len(i) for _, i in sections)} images in {args.out}")
+    print(f"wrote {args.page} and {sum(len(i) for _, i, _ in sections)} images in {args.out}")
     return 0
 
 
@@ -266,8 +289,9 @@ def page(sections, missing: list[str], inputs: Inputs) -> str:
         "English with a warning.",
         "",
     ]
-    for kind, images in sections:
-        lines += [f"## {TITLES[kind]} — `--kind {kind}`", "", WHAT[kind], ""]
+    for kind, images, note in sections:
+        what = f"{WHAT[kind]} {note}" if note else WHAT[kind]
+        lines += [f"## {TITLES[kind]} — `--kind {kind}`", "", what, ""]
         for lang, out, typed in images:
             lines += ["```bash", typed, "```", "", f"![{kind} ({lang})](img/{out.name})", ""]
     if missing:

@@ -181,3 +181,49 @@ def test_unknown_kind_is_bad_input(files, tmp_path):
     result = run_cli(files["results"], "--kind", "pie", "--out", tmp_path / "p.png")
     assert result.returncode == 2
     assert "invalid choice: 'pie'" in result.stderr
+
+
+def test_gallery_script_draws_every_kind(tmp_path):
+    """docs/make_gallery.py (without inputs: the synthetic results) draws all kinds, en + zh."""
+    repo = Path(__file__).resolve().parents[2]
+    page, images = tmp_path / "gallery.md", tmp_path / "img"
+    script = repo / "docs" / "make_gallery.py"
+    argv = [sys.executable, str(script), "--out", str(images), "--page", str(page), "--dpi", "40"]
+    done = subprocess.run(
+        argv,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=repo,
+    )
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in images.iterdir()) == sorted(
+        f"{kind}_{lang}.png" for kind in KINDS for lang in ("en", "zh")
+    )
+    text = page.read_text(encoding="utf-8")
+    assert "**Synthetic data.**" in text and "Not drawn" not in text
+
+
+def test_gallery_names_the_command_behind_each_input(tmp_path, sweep, results, monkeypatch):
+    import importlib.util
+
+    repo = Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location("make_gallery", repo / "docs" / "make_gallery.py")
+    gallery = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "make_gallery", gallery)  # its dataclass looks itself up
+    spec.loader.exec_module(gallery)
+
+    grid = tmp_path / "grid.nc"
+    sweep.assign_attrs(kind="sweep", calibration="ensemble", sweep_file="g.toml").to_netcdf(grid)
+    members = sweep.sizes["sample"]
+    assert gallery.made_by(grid) == (
+        f"heping-sd sweep scenarios/g.toml --members {members} --out grid.nc"
+    )
+    run = tmp_path / "best.nc"
+    sources = '{"a": [["scenarios/a.toml", "x"]], "b": [["scenarios/b.toml", "y"]]}'
+    results.assign_attrs(kind="run", calibration="best_fit", scenario_sources=sources).to_netcdf(
+        run
+    )
+    assert gallery.made_by(run) == (
+        "heping-sd run scenarios/a.toml scenarios/b.toml --best-fit --out best.nc"
+    )
