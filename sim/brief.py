@@ -453,7 +453,8 @@ def brief(assessment: Assessment, charts: Mapping[str, str], lang: str = "en") -
         if value < lever.status_quo - 1e-6 * max(1.0, abs(lever.status_quo)):
             cuts.append(lever_name(key))
         lines.append(
-            f"| {lever_name(key)} | {lever.unit} | {lever.status_quo:g} | {value:.3g} | "
+            f"| {lever_name(key)} | {_unit(lever.unit, lang)} | {lever.status_quo:g} | "
+            f"{value:.3g} | "
             f"{value * lever.cost_per_unit:.2f} |"
         )
     lines += [f"| {phrase('total', lang)} | | | | **{found.cost:.2f}** |", ""]
@@ -494,7 +495,8 @@ def brief(assessment: Assessment, charts: Mapping[str, str], lang: str = "en") -
             lines += [f"| {phrase('lever', lang)} | {phrase('range', lang)} |", "|---|---|"]
             for key, (low, high) in d.box.limits.items():
                 lever = a.catalogue[key]
-                lines.append(f"| {lever_name(key)} | {low:.3g} – {high:.3g} {lever.unit} |")
+                unit = _unit(lever.unit, lang)
+                lines.append(f"| {lever_name(key)} | {low:.3g} – {high:.3g} {unit} |")
             lines.append("")
         else:
             lines += [phrase("unrestricted", lang), ""]
@@ -622,8 +624,19 @@ def _threshold(target, lang: str) -> str:
             ("/年" if lang == "zh" else " a year") if target.kind == "growth" else ""
         )
     else:
-        value = f"{target.threshold:g} {target.unit}"
+        value = f"{target.threshold:g} {_unit(target.unit, lang)}"
+    if lang == "zh":
+        return f"{sign} {value}，{target.period_text()}年"
     return f"{sign} {value}, {target.period_text()}"
+
+
+def _unit(text: str, lang: str) -> str:
+    """A unit as the brief shows it: the model's own in English, translated in Chinese."""
+    if lang != "zh":
+        return text
+    from plots.labels import unit
+
+    return unit(text, lang)
 
 
 def _spread(spread, unit: str) -> str:

@@ -33,3 +33,14 @@ def test_weighted_members_count_as_their_effective_number():
 )  # fmt: skip
 def test_percent(p, text):
     assert percent(p) == text
+
+
+def test_thresholds_speak_the_brief_s_language():
+    from sim.brief import _threshold
+    from sim.targets import load_targets
+
+    targets = load_targets()
+    assert _threshold(targets["tech_smes_2025"], "en") == "≥ 1000 firms, 2025"
+    assert _threshold(targets["tech_smes_2025"], "zh") == "≥ 1000 家，2025年"
+    talent = targets["high_level_talent_2021_2025"]
+    assert _threshold(talent, "zh") == "≥ 1000 人，2021–2025年"
