@@ -136,7 +136,7 @@ def made_by(path: Path) -> str | None:
     if kind == "sweep" and "sweep_file" in attrs:
         sweep = f"scenarios/{attrs['sweep_file']}"
         used = {
-            "ensemble": ["--members", str(sizes.get("sample", ""))],
+            "ensemble": ["--members", str(attrs.get("members_requested", sizes.get("sample")))],
             "none": ["--uncalibrated"],
         }.get(str(attrs.get("calibration")), [])
         return shlex.join(["heping-sd", "sweep", sweep, *used, "--out", path.name])

@@ -170,7 +170,8 @@ def _parameters(args: argparse.Namespace, mdl: Path, sweep: Any) -> tuple[Any, d
     ensemble, weights = resample(
         calibration.ensemble, calibration.weights, args.members, seed=sweep.seed
     )
-    chosen = {"ensemble": ensemble, "member_weights": weights}
+    # weights summing to 1, as `heping-sd run` stores them
+    chosen = {"ensemble": ensemble, "member_weights": weights / weights.sum()}
     return sweep, chosen, "ensemble", calibration.ensemble_file
 
 
@@ -200,6 +201,7 @@ def _run(
                 "sweep_sha256": sweep.sha256,
                 "sweep_file": Path(args.sweep).name,
                 "calibration": used,
+                **({"members_requested": args.members} if used == "ensemble" else {}),
             },
         )
         sink = ZarrSink(args.out, args.chunk_size or sweep.chunk_size) if to_zarr else None
