@@ -126,7 +126,7 @@ def plot(
         else labels.phrase("heatmap_others", lang)
     )
     subtitle = labels.phrase("heatmap_subtitle", lang, others=others, members=members)
-    figure.suptitle(labels.wrap(title, 80, lang) + "\n" + labels.wrap(subtitle, 90, lang))
+    figure.suptitle(labels.wrap(title, 60, lang) + "\n" + labels.wrap(subtitle, 64, lang))
     return figure
 
 

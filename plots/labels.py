@@ -195,7 +195,12 @@ def wrap(text: str, width: int, lang: str) -> str:
     and at spaces, and a Chinese character counts as two columns.
     """
     if lang != "zh":
-        return "\n".join(textwrap.wrap(text, width, break_long_words=False)) or text
+        lines = textwrap.wrap(text, width, break_long_words=False)
+        for i in range(len(lines) - 1):  # a comparison stays with its number: "≥ 500"
+            head, _, last = lines[i].rpartition(" ")
+            if last in ("≥", "≤", "<", ">") and head:
+                lines[i], lines[i + 1] = head, f"{last} {lines[i + 1]}"
+        return "\n".join(lines) or text
     pieces = [p for p in re.split(r"(?<=[，；、：])|(?<=[^≥≤] )(?=\D)", text) if p]
     lines: list[str] = []
     for piece in pieces:

@@ -178,6 +178,8 @@ class Assessment:
     stages: dict[str, dict[str, float]]
     """Stage → wall seconds, CPU seconds and engine runs."""
     scenario_names: list[str]
+    grid_target: str | None = None
+    """The target the heatmap maps when P(all met) is the same in every grid cell."""
 
 
 class _Stages:
@@ -436,6 +438,7 @@ def assess(
             [grid_sim],
             lambda: _grid(grid_sim, grid_levers, found, settings.heatmap_points),
         )
+    grid_target = heatmap_target(grid, targets) if grid is not None else None
 
     return Assessment(
         results=results,
@@ -463,6 +466,7 @@ def assess(
         members=simulate.members,
         stages=stages.record,
         scenario_names=[s.name for s in all_scenarios],
+        grid_target=grid_target,
     )
 
 
@@ -512,6 +516,22 @@ def _budget_facts(
         scale = one[BUDGET_SCALE].isel(time=np.flatnonzero(policy)).min("time").values
         funded = float((scale >= 1 - 1e-9).astype(float) @ weights)
     return BudgetFacts(scenario, cost, lever_budget, revenue, funded)
+
+
+def heatmap_target(grid: xr.Dataset, targets: TargetCatalogue) -> str | None:
+    """``None`` when P(all met) differs between grid cells (the heatmap maps it); else the
+    target whose probability the two levers move most (``None`` if none moves).
+
+    A flat all-met surface (0 % everywhere, say) shows nothing; the most-moved target shows
+    what the two levers do.
+    """
+    evaluation = evaluate(grid, targets)
+    if np.ptp(evaluation["all_met_probability"].values) > 0:
+        return None
+    spread = evaluation["probability"].max("run") - evaluation["probability"].min("run")
+    if float(spread.max()) <= 0:
+        return None
+    return str(spread["target"].values[int(np.argmax(spread.values))])
 
 
 def _grid_levers(sensitivity: Mapping[str, xr.Dataset]) -> tuple[str, str] | None:
@@ -697,6 +717,7 @@ def draw_charts(
         jobs["heatmap"] = lambda: KINDS["heatmap"](
             assessment.grid,
             levers=list(assessment.grid_levers),
+            target=assessment.grid_target,
             targets=targets,
             lever_catalogue=levers,
             lang=lang,
@@ -765,6 +786,7 @@ def facts(assessment: Assessment, charts: Mapping[str, str] | None = None) -> di
         "conflicts": [asdict(c) for c in assessment.conflicts],
         "budget_binds_at": assessment.binding_mix if assessment.effects_binding else None,
         "grid_levers": list(assessment.grid_levers) if assessment.grid_levers else None,
+        "grid_target": assessment.grid_target,
         "settings": _settings_dict(assessment.settings),
         "stages": assessment.stages,
         "charts": dict(charts or {}),

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.targets import unrepresented
+from sim.targets import evaluate, unrepresented
 
 if TYPE_CHECKING:  # the brief only reads an Assessment
     from sim.assess import Assessment
@@ -192,6 +192,14 @@ TEXT: dict[str, dict[str, str]] = {
         "the other levers at the cheapest mix.",
         "zh": "`heatmap.png`：{a} × {b}（总效应最大的两个杠杆）上的全部达成概率，其余杠杆取最低"
         "成本组合的值。",
+    },
+    "heatmap_target": {
+        "en": "`heatmap.png`: P({target} met) over {a} × {b} (the two levers with the largest "
+        "ST), the other levers at the cheapest mix. P(all met) is {p} in every cell of that "
+        "grid, so the chart maps the target these two levers move most.",
+        "zh": "`heatmap.png`：{a} × {b}（总效应最大的两个杠杆）上“{target}”的达成概率，其余杠杆"
+        "取最低成本组合的值。该网格每一格的全部达成概率均为 {p}，"
+        "故改为展示这两个杠杆影响最大的目标。",
     },
     "conflicts": {"en": "5. Targets in conflict", "zh": "5. 目标之间的冲突"},
     "conflicts_note": {
@@ -541,10 +549,15 @@ def brief(assessment: Assessment, charts: Mapping[str, str], lang: str = "en") -
             lines.append(f"| {label} | {st:.2f} ± {st_c:.2f} | {s1:.2f} ± {s1_c:.2f} |")
         lines.append("")
     if "heatmap" in charts and a.grid_levers:
-        lines += [
-            phrase("heatmap", lang, a=lever_name(a.grid_levers[0]), b=lever_name(a.grid_levers[1])),
-            "",
-        ]
+        x, y = (lever_name(key) for key in a.grid_levers)
+        if a.grid_target is None:
+            lines += [phrase("heatmap", lang, a=x, b=y), ""]
+        else:
+            flat = float(evaluate(a.grid, a.targets)["all_met_probability"].max())
+            text = phrase(
+                "heatmap_target", lang, target=target_name(a.grid_target), a=x, b=y, p=pct(flat)
+            )
+            lines += [text, ""]
 
     # 5. conflicts
     lines += [

@@ -297,9 +297,10 @@ def test_heatmap_of_one_target(sweep, evaluated_sweep, targets):
     (mesh,) = [c for c in figure.axes[0].collections if isinstance(c, QuadMesh)]
     expected = evaluated_sweep["probability"].sel(target="high_tech_enterprises_2025")
     np.testing.assert_allclose(np.asarray(mesh.get_array()).ravel(), expected.values)
-    assert figure.get_suptitle().startswith(
+    assert " ".join(figure.get_suptitle().split()).startswith(
         "Probability of meeting the target High-tech enterprises: ≥ 500 firms, 2025"
     )
+    assert "≥\n" not in figure.get_suptitle()
     assert figure.axes[1].get_ylabel() == "Probability met"
     with pytest.raises(InputError, match="did you mean 'high_tech_enterprises_2025'"):
         heatmap.plot(sweep, target="high_tech_enterprise_2025", targets=targets)
@@ -564,3 +565,19 @@ def test_weighted_quantiles():
     np.testing.assert_allclose(
         series.quantiles(data, halves), series.quantiles(data.isel(sample=slice(0, 15)))
     )
+
+
+def test_assess_heatmap_maps_the_most_moved_target_when_all_met_is_flat(sweep, targets):
+    import dataclasses
+
+    from sim.assess import heatmap_target
+
+    assert np.ptp(evaluate(sweep, targets)["all_met_probability"].values) > 0
+    assert heatmap_target(sweep, targets) is None  # the all-met surface shows something
+    first = next(iter(targets))
+    impossible = {**targets, first: dataclasses.replace(targets[first], threshold=1e12)}
+    evaluation = evaluate(sweep, impossible)
+    assert np.ptp(evaluation["all_met_probability"].values) == 0  # 0 % in every cell
+    p = evaluation["probability"]
+    spread = (p.max("run") - p.min("run")).to_series()
+    assert heatmap_target(sweep, impossible) == spread.idxmax() != first
