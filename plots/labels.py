@@ -196,10 +196,14 @@ def wrap(text: str, width: int, lang: str) -> str:
     """
     if lang != "zh":
         lines = textwrap.wrap(text, width, break_long_words=False)
-        for i in range(len(lines) - 1):  # a comparison stays with its number: "≥ 500"
+        for i in range(len(lines) - 1):
+            # a comparison stays with its number ("≥ 500"), a number with its "%" ("10 %/yr")
             head, _, last = lines[i].rpartition(" ")
-            if last in ("≥", "≤", "<", ">") and head:
+            if head and (last in ("≥", "≤", "<", ">") or lines[i + 1].startswith("%")):
                 lines[i], lines[i + 1] = head, f"{last} {lines[i + 1]}"
+                head, _, last = lines[i].rpartition(" ")
+                if head and last in ("≥", "≤", "<", ">"):
+                    lines[i], lines[i + 1] = head, f"{last} {lines[i + 1]}"
         return "\n".join(lines) or text
     pieces = [p for p in re.split(r"(?<=[，；、：])|(?<=[^≥≤] )(?=\D)", text) if p]
     lines: list[str] = []

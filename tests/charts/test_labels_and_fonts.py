@@ -89,6 +89,16 @@ def test_chinese_wraps_at_punctuation_and_keeps_numbers_whole():
     )
 
 
+@pytest.mark.parametrize("width", range(20, 60))
+def test_english_wrap_keeps_a_threshold_whole(width):
+    text = "Retail sales of consumer goods, average annual growth: ≥ 10 %/yr, 2021–2025"
+    wrapped = labels.wrap(text, width, "en")
+    assert " ".join(wrapped.split()) == text
+    lines = wrapped.split("\n")
+    assert not any(line.endswith(("≥", "10")) for line in lines[:-1])
+    assert not any(line.startswith("%") for line in lines)
+
+
 def test_names_of_running_totals(results):
     talent = results["talent_introduced_total"]
     assert labels.amount_name(talent, "en") == "High-level talent introduced"
