@@ -74,7 +74,7 @@ def plot(
             ax.text(
                 x_values[column],
                 y_values[row],
-                _cell_text(cell),
+                labels.probability_text(cell),
                 ha="center",
                 va="center",
                 fontsize=7,
@@ -250,11 +250,6 @@ def _mark_status_quo(ax, status_quo, x_edges, y_edges, label: str):
         linestyle="none",
         label=label,
     )
-
-
-def _cell_text(p: float) -> str:
-    """A cell's probability; below 10 % with a decimal, so that 0.4 % does not read as 0 %."""
-    return f"{p:.1%}" if 0 < p < 0.1 else f"{p:.0%}"
 
 
 def _lever_label(coord: xr.DataArray, key: str, catalogue: Mapping | None, lang: str) -> str:

@@ -247,6 +247,11 @@ def unit(text: str, lang: str) -> str:
     return joined
 
 
+def probability_text(p: float) -> str:
+    """A probability in a chart cell; below 10 % with a decimal, so 0.4 % does not read 0 %."""
+    return f"{p:.1%}" if 0 < p < 0.1 else f"{p:.0%}"
+
+
 def with_unit(name: str, unit_text: str, lang: str) -> str:
     """``"name (unit)"`` (``"名称（单位）"`` in Chinese); just the name when there is no unit."""
     if not unit_text:

@@ -50,7 +50,7 @@ def plot(results: xr.Dataset, *, targets: Mapping | None = None, lang: str = "en
         ax.text(
             column,
             row,
-            f"{cell:.0%}",
+            labels.probability_text(cell),
             ha="center",
             va="center",
             fontsize=7.5,

@@ -13,7 +13,7 @@ from matplotlib.image import AxesImage
 from matplotlib.patches import Rectangle
 
 from charts.synthetic import GRID_BUILDING, GRID_TALENT, make_results
-from plots import KINDS, compare, fan, forecast, heatmap, matrix, series, tornado
+from plots import KINDS, compare, fan, forecast, heatmap, labels, matrix, series, tornado
 from plots import calibration as calibration_chart
 from sim.errors import InputError
 from sim.observed import Observation
@@ -228,7 +228,7 @@ def test_matrix_cells_are_the_probabilities(evaluated, targets):
     assert rows[-1] == "All targets"
     assert [t.get_text() for t in ax.get_xticklabels()] == ["Baseline", "Talent first", "Balanced"]
     cells = [t.get_text() for t in ax.texts]
-    assert cells[-1] == f"{float(evaluated['all_met_probability'][-1]):.0%}"
+    assert cells[-1] == labels.probability_text(float(evaluated["all_met_probability"][-1]))
     assert figure.axes[1].get_ylabel() == "Probability met"
 
 
@@ -282,8 +282,8 @@ def test_heatmap_of_a_bare_grid_takes_names_and_units_from_the_catalogue(sweep, 
     assert "情景“cheapest_mix”" in zh.get_suptitle()
 
 
-def test_heatmap_cells_below_ten_percent_keep_a_decimal():
-    assert [heatmap._cell_text(p) for p in (0.0, 0.004, 0.012, 0.1, 0.55)] == [
+def test_cells_below_ten_percent_keep_a_decimal():
+    assert [labels.probability_text(p) for p in (0.0, 0.004, 0.012, 0.1, 0.55)] == [
         "0%",
         "0.4%",
         "1.2%",
